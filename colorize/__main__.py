@@ -1,0 +1,5 @@
+import sys
+
+from colorize.cli import main
+
+sys.exit(main())

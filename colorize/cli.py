@@ -1,0 +1,32 @@
+"""`python -m colorize <command>`: each command lives in its own module exposing
+`add_arguments(parser)` and `main(args) -> int`; modules are imported only when used."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+COMMANDS = {
+    "train": ("colorize.train_cli", "train a colorization GAN"),
+    "checkpoints": ("colorize.checkpoints_cli", "list the checkpoints of a run"),
+    "batch": ("colorize.batch", "colorize a folder of images"),
+    "eval": ("colorize.evaluate", "score a checkpoint on held-out color images"),
+    "diagnose": ("colorize.diagnose", "pre-flight checks before a long run"),
+    "sweep": ("colorize.sweep", "short seeded runs over a hyper-parameter grid"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m colorize", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    wanted = argv[0] if argv and argv[0] in COMMANDS else None
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if name == wanted:  # only the chosen command's module is imported
+            importlib.import_module(module).add_arguments(p)
+    args, _ = parser.parse_known_args(argv) if wanted is None else (parser.parse_args(argv), None)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)

@@ -1,0 +1,176 @@
+"""One config object for prepare, train and eval: dataclasses loaded from TOML, overridable with
+`--set section.key=value`. Every run writes its resolved config beside its checkpoints."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DataConfig:
+    size: int = 128  # training crop side, pixels
+    cache_side: int = 0  # short side of the pre-resized cache; 0 = derived from size (size * 1.25)
+    split: tuple[float, float, float] = (0.7, 0.2, 0.1)  # train / val / test, by content hash
+    batch_size: int = 8
+    workers: int = 0
+    # Probability of each input kind synthesized from a color image; normalized at use.
+    p_gray: float = 0.3
+    p_xdog: float = 0.4
+    p_edges: float = 0.3
+    scale_min: float = 0.8  # random-resized-crop scale range (fraction of the cached image area)
+    flip: bool = True
+    augment: bool = True
+
+
+@dataclass
+class ModelConfig:
+    generator: str = "unet"
+    generator_kwargs: dict[str, Any] = field(default_factory=lambda: {"base": 32, "depth": 4})
+    discriminator: str = "patchgan"
+    discriminator_kwargs: dict[str, Any] = field(default_factory=lambda: {"base": 32, "layers": 3})
+
+
+@dataclass
+class LossConfig:
+    gan: str = "lsgan"  # vanilla | lsgan | hinge
+    lambda_gan: float = 1.0
+    lambda_mse: float = 100.0
+    lambda_l1: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1000
+    seed: int = 0
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    cosine: bool = False
+    grad_clip: float = 0.0  # 0 = off
+    amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
+    channels_last: bool = True  # CUDA only
+    compile: bool = False
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+
+
+@dataclass
+class LogConfig:
+    log_every: int = 10
+    val_every: int = 100
+    val_batches: int = 4
+    image_every: int = 100
+    hist_every: int = 100
+    ckpt_every: int = 100
+    keep_last: int = 2
+    best_metric: str = "val/psnr"  # higher is better for psnr/ssim, lower for losses and deltaE
+    early_stop_patience: int = 0  # validation rounds without improvement; 0 = off
+    git_tag: bool = False
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        from colorize.fileio import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _coerce(value: Any, current: Any, where: str) -> Any:
+    """Give a TOML or command-line value the type of the field's default."""
+    if isinstance(current, bool):
+        if isinstance(value, str):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return bool(value)
+    if isinstance(value, str) and not isinstance(current, str):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError) as exc:
+            raise ConfigError(f"{where}: cannot parse {value!r}") from exc
+    if isinstance(current, float) and isinstance(value, int):
+        return float(value)
+    if isinstance(current, tuple):
+        return tuple(value)
+    if isinstance(current, dict):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return dict(value)
+    if current is not None and not isinstance(value, type(current)):
+        raise ConfigError(f"{where}: expected {type(current).__name__}, got {value!r}")
+    return value
+
+
+def _apply(cfg: Config, section: str, key: str, value: Any, origin: str) -> None:
+    where = f"{origin}: {section}.{key}"
+    if not hasattr(cfg, section):
+        raise ConfigError(f"{origin}: unknown section [{section}]")
+    sub = getattr(cfg, section)
+    parts = key.split(".", 1)
+    if not hasattr(sub, parts[0]):
+        raise ConfigError(f"{where}: unknown key")
+    current = getattr(sub, parts[0])
+    if len(parts) == 2:  # e.g. model.generator_kwargs.base=48
+        if not isinstance(current, dict):
+            raise ConfigError(f"{where}: {parts[0]} is not a table")
+        new = dict(current)
+        new[parts[1]] = ast.literal_eval(value) if isinstance(value, str) else value
+        setattr(sub, parts[0], new)
+    else:
+        setattr(sub, parts[0], _coerce(value, current, where))
+
+
+def from_dict(raw: dict[str, Any], origin: str = "config") -> Config:
+    cfg = Config()
+    for section, table in raw.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{origin}: top-level key {section!r} must be a table")
+        for key, value in table.items():
+            _apply(cfg, section, key, value, origin)
+    return cfg
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the TOML file, then `section.key=value` overrides, in that order."""
+    if path is None:
+        cfg = Config()
+    else:
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path}: no such config file") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        cfg = from_dict(raw, str(path))
+    for item in overrides or []:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"--set {item!r}: expected section.key=value")
+        dotted, value = item.split("=", 1)
+        section, key = dotted.split(".", 1)
+        _apply(cfg, section, key, value, "--set")
+    return cfg

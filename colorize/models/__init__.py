@@ -1,0 +1,37 @@
+"""Models are built from (architecture name, keyword arguments), both stored in the checkpoint
+card, so a checkpoint can rebuild exactly the model that made it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from colorize.models.init import init_weights
+from colorize.models.patchgan import PatchDiscriminator
+from colorize.models.unet import UNetGenerator
+
+GENERATORS: dict[str, type[nn.Module]] = {"unet": UNetGenerator}
+DISCRIMINATORS: dict[str, type[nn.Module]] = {"patchgan": PatchDiscriminator}
+
+
+def _build(registry: dict[str, type[nn.Module]], kind: str, name: str, kwargs: dict[str, Any]) -> nn.Module:
+    if name not in registry:
+        raise ValueError(f"unknown {kind} architecture {name!r}; known: {', '.join(sorted(registry))}")
+    try:
+        return registry[name](**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"{kind} {name!r} does not accept arguments {kwargs}: {exc}") from exc
+
+
+def build_generator(name: str, kwargs: dict[str, Any], init: bool = True) -> nn.Module:
+    model = _build(GENERATORS, "generator", name, kwargs)
+    return init_weights(model) if init else model
+
+
+def build_discriminator(name: str, kwargs: dict[str, Any], init: bool = True) -> nn.Module:
+    model = _build(DISCRIMINATORS, "discriminator", name, kwargs)
+    return init_weights(model) if init else model
+
+
+__all__ = ["build_generator", "build_discriminator", "UNetGenerator", "PatchDiscriminator", "init_weights"]
