@@ -1,0 +1,115 @@
+"""What TensorBoard shows about a run: scalars, sample images, and the network's health
+(weight / gradient / pre-activation histograms, dead ReLU units, update-to-weight ratios)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+from torch.utils.tensorboard import SummaryWriter
+from torchvision.utils import make_grid
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    model = getattr(model, "module", model)  # DDP
+    return getattr(model, "_orig_mod", model)  # torch.compile
+
+
+def layer_params(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
+    """Weights of conv / linear layers: what histograms and update ratios are about."""
+    for name, p in unwrap(model).named_parameters():
+        if p.requires_grad and p.dim() > 1:
+            yield name, p
+
+
+@contextmanager
+def record_activations(model: nn.Module):
+    """Collect each ReLU / LeakyReLU's input (the pre-activation) during the forward passes inside
+    the block: {layer name: tensor}."""
+    found: dict[str, torch.Tensor] = {}
+    handles = []
+    for name, mod in unwrap(model).named_modules():
+        if isinstance(mod, nn.ReLU | nn.LeakyReLU):
+
+            def hook(_m, inputs, _out, name=name):
+                found[name] = inputs[0].detach().float()
+
+            handles.append(mod.register_forward_hook(hook))
+    try:
+        yield found
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def dead_fraction(pre_activation: torch.Tensor) -> float:
+    """Fraction of channels never positive anywhere in the batch: ReLU units that pass no signal
+    and get no gradient."""
+    per_channel_max = pre_activation.transpose(0, 1).flatten(1).amax(dim=1)
+    return float((per_channel_max <= 0).float().mean())
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in layer_params(model)}
+
+
+def update_ratios(model: nn.Module, before: dict[str, torch.Tensor]) -> dict[str, float]:
+    """||w_after - w_before|| / ||w_before|| per layer; healthy training sits near 1e-3."""
+    out = {}
+    for name, p in layer_params(model):
+        if name in before:
+            denom = before[name].float().norm().item()
+            out[name] = (p.detach().float() - before[name].float()).norm().item() / max(denom, 1e-12)
+    return out
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1], gray inputs as 3 channels, for image grids."""
+    x = x.detach().float().cpu().clamp(-1, 1) * 0.5 + 0.5
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
+def sample_grid(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """One row per sample: input | output | target."""
+    rows = torch.stack([to_unit(inp), to_unit(out), to_unit(target)], dim=1).flatten(0, 1)
+    return make_grid(rows, nrow=3, padding=2, pad_value=1.0)
+
+
+class TrainMonitor:
+    def __init__(self, log_dir, purge_step: int | None = None):
+        self.writer = SummaryWriter(str(log_dir), purge_step=purge_step)
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        for tag, value in values.items():
+            self.writer.add_scalar(tag, value, step)
+
+    def images(self, step: int, inp, out, target) -> None:
+        self.writer.add_image("samples/input|output|target", sample_grid(inp, out, target), step)
+
+    def network_health(
+        self,
+        step: int,
+        prefix: str,
+        model: nn.Module,
+        activations: dict[str, torch.Tensor],
+        ratios: dict[str, float],
+    ) -> None:
+        w = self.writer
+        for name, p in layer_params(model):
+            w.add_histogram(f"{prefix}/weights/{name}", p.detach().float().cpu(), step)
+            if p.grad is not None:
+                w.add_histogram(f"{prefix}/gradients/{name}", p.grad.detach().float().cpu(), step)
+        for name, act in activations.items():
+            w.add_histogram(f"{prefix}/preactivations/{name}", act.cpu(), step)
+            if isinstance(dict(unwrap(model).named_modules())[name], nn.ReLU):
+                w.add_scalar(f"{prefix}/dead_relu_fraction/{name}", dead_fraction(act), step)
+        for name, ratio in ratios.items():
+            w.add_scalar(f"{prefix}/update_ratio/{name}", ratio, step)
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
