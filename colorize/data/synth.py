@@ -1,0 +1,127 @@
+"""Synthesize the 1-channel model input (grayscale, line art, manga-like tones) from a color image.
+
+Every function takes an RGB uint8 HxWx3 array (or a float gray image) and a numpy Generator, and
+returns float32 HxW in [0, 1]: paper is 1.0, ink is 0.0. All randomness comes from the Generator,
+so a sample is reproducible from its seed. Several extractors with random parameters keep the
+model from learning one filter's quirks instead of real line art.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+KINDS = ("gray", "xdog", "edges")
+# ITU-R BT.601 luma weights.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luminance, float32 HxW in [0, 1]."""
+    return (rgb.astype(np.float32) @ _LUMA) * np.float32(1 / 255)
+
+
+def xdog(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Extended difference of Gaussians (Winnemoeller et al. 2012), tau form: lines sit where the
+    small blur is darker than tau times the large one; phi sets how hard the threshold is."""
+    sigma = rng.uniform(0.4, 1.0)
+    k = rng.uniform(1.4, 3.0)
+    tau = rng.uniform(0.97, 0.995)
+    eps = rng.uniform(-0.02, 0.0)
+    phi = 10 ** rng.uniform(1.7, 3.0)
+    d = ndi.gaussian_filter(gray, sigma) - tau * ndi.gaussian_filter(gray, sigma * k)
+    out = np.where(d >= eps, np.float32(1), 1 + np.tanh(phi * (d - eps)))
+    return line_weight(np.clip(out, 0, 1).astype(np.float32), rng)
+
+
+def adaptive_threshold(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Ink where a pixel is darker than its neighbourhood mean by more than c (local contrast)."""
+    block = int(rng.choice([5, 7, 9, 11, 15]))
+    c = rng.uniform(0.02, 0.07)
+    softness = rng.uniform(15, 60)
+    g = ndi.gaussian_filter(gray, rng.uniform(0.3, 0.8))
+    d = g - ndi.uniform_filter(g, block) + c
+    return np.where(d < 0, np.clip(1 + d * softness, 0, 1), 1).astype(np.float32)
+
+
+def morph_gradient(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Ink where any color channel changes strongly (morphological gradient): also finds edges
+    between colors of equal brightness, which luminance-based extractors miss."""
+    size = int(rng.choice([2, 3]))
+    a = ndi.gaussian_filter(rgb.astype(np.float32) * np.float32(1 / 255), (0.5, 0.5, 0))
+    grad = (ndi.grey_dilation(a, size=(size, size, 1)) - ndi.grey_erosion(a, size=(size, size, 1))).max(axis=2)
+    # Threshold relative to this image's own gradients (soft pastel art has weak edges), with a
+    # floor so a flat image stays blank instead of turning its noise into ink.
+    t = max(float(np.quantile(grad, rng.uniform(0.8, 0.92))), 0.05)
+    width = t * rng.uniform(0.3, 0.8)
+    out = np.clip(1 - (grad - t) / width, 0, 1)
+    return line_weight(out.astype(np.float32), rng)
+
+
+def line_weight(lines: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Randomly thicken (erode the white paper) or thin (dilate it) the lines."""
+    r = rng.random()
+    if r < 0.25:
+        return ndi.grey_erosion(lines, size=(2, 2))
+    if r < 0.35:
+        return ndi.grey_dilation(lines, size=(2, 2))
+    return lines
+
+
+def screentone(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Binary halftone dots of a random period and angle, as in printed manga."""
+    h, w = gray.shape
+    period = rng.uniform(3.0, 6.0)
+    angle = rng.uniform(0, np.pi / 2)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u = (xx * np.cos(angle) + yy * np.sin(angle)) * (2 * np.pi / period)
+    v = (-xx * np.sin(angle) + yy * np.cos(angle)) * (2 * np.pi / period)
+    pattern = 0.5 + 0.25 * (np.cos(u) + np.cos(v))
+    # Keep near-white paper clean and near-black fills solid; only midtones become dots.
+    levels = np.clip((gray - 0.1) / 0.8, 0, 1)
+    tone = (levels > pattern).astype(np.float32)
+    return ndi.gaussian_filter(tone, rng.uniform(0.3, 0.7))
+
+
+def line_art(rgb: np.ndarray, gray: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+    if kind == "xdog":
+        return xdog(gray, rng)
+    if rng.random() < 0.5:
+        return adaptive_threshold(gray, rng)
+    return morph_gradient(rgb, rng)
+
+
+def choose_kind(rng: np.random.Generator, p_gray: float, p_xdog: float, p_edges: float) -> str:
+    p = np.array([p_gray, p_xdog, p_edges], dtype=np.float64)
+    if (p < 0).any() or p.sum() <= 0:
+        raise ValueError(f"input-kind probabilities must be >= 0 with a positive sum, got {p.tolist()}")
+    return KINDS[int(rng.choice(3, p=p / p.sum()))]
+
+
+def synthesize_input(
+    rgb: np.ndarray,
+    rng: np.random.Generator,
+    p_gray: float = 0.3,
+    p_xdog: float = 0.4,
+    p_edges: float = 0.3,
+    mix: bool = True,
+) -> np.ndarray:
+    """The model input for one color image, float32 HxW in [0, 1]. With `mix`, some samples are
+    manga-like (lines over screentone), some are lines over light shading, and some get a gray
+    paper / faded ink, so the model also copes with real scans and screentoned pages."""
+    gray = luminance(rgb)
+    kind = choose_kind(rng, p_gray, p_xdog, p_edges)
+    if kind == "gray":
+        out = gray
+        if mix and rng.random() < 0.35:
+            out = np.minimum(xdog(gray, rng), screentone(gray, rng))
+    else:
+        out = line_art(rgb, gray, kind, rng)
+        if mix and rng.random() < 0.25:
+            strength = rng.uniform(0.15, 0.5)
+            out = out * (1 - strength * (1 - gray))
+    if mix and kind != "gray" and rng.random() < 0.2:
+        paper = rng.uniform(0.85, 1.0)
+        ink = rng.uniform(0.0, 0.25)
+        out = ink + (paper - ink) * out
+    return np.clip(out, 0, 1).astype(np.float32, copy=False)
