@@ -1,0 +1,139 @@
+"""(input, target) training pairs: a crop of a cached color image and a 1-channel input
+synthesized from that very crop, so the two are aligned pixel for pixel.
+
+Reproducibility: sample i of epoch e draws all its randomness from
+np.random.default_rng([seed, e, i]); nothing reads global RNG state, so a run gives the same
+pairs whatever the number of DataLoader workers, and again after a resume. Eval datasets
+(train=False) ignore seed and epoch entirely: the same sample for the same index, every time,
+in every run, so validation figures are comparable between runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, Sampler
+
+from colorize.data.cache import CachedImage, cache_all, cache_side_for, read_cached
+from colorize.data.synth import synthesize_input
+from colorize.images import ImageLoadError
+
+log = logging.getLogger(__name__)
+
+# Extra seed words for the eval and shuffle streams. They go in a 4th position and are non-zero:
+# numpy treats trailing zeros as absent, so this keeps them apart from every [seed, epoch, i].
+_EVAL_STREAM = 0xE7A1
+_SHUFFLE_STREAM = 0x5A3D
+
+
+class PairDataset(Dataset):
+    """`files`: CachedImage entries (from build_splits) or plain image paths (hashed and cached
+    here; unreadable ones are skipped with a warning). Item i is (inp [1,S,S], target [3,S,S]),
+    float32 in [-1, 1], S = cfg.size. Index with an int (uses set_epoch's epoch) or with an
+    (epoch, i) pair, which is what EpochSampler yields: that form also works with persistent
+    DataLoader workers, whose dataset copies never see set_epoch."""
+
+    def __init__(self, files: Sequence[CachedImage | str | Path], cfg, cache_dir: str | Path,
+                 train: bool, seed: int):
+        if int(seed) < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        self.cfg = cfg
+        self.size = int(cfg.size)
+        self.side = cache_side_for(cfg)
+        self.train = bool(train)
+        self.seed = int(seed)
+        self.epoch = 0
+        self.cache_dir = Path(cache_dir)
+        entries = [f for f in files if isinstance(f, CachedImage)]
+        paths = [f for f in files if not isinstance(f, CachedImage)]
+        if paths:
+            entries += cache_all(paths, self.cache_dir, self.side)[0]
+        self.entries: list[CachedImage] = entries
+        self._warned: set[Path] = set()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def rng(self, i: int, epoch: int | None = None) -> np.random.Generator:
+        if not self.train:
+            return np.random.default_rng([i, 0, 0, _EVAL_STREAM])
+        return np.random.default_rng([self.seed, self.epoch if epoch is None else int(epoch), i])
+
+    def __getitem__(self, index: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, i = (index if isinstance(index, tuple) else (None, index))
+        i = int(i)
+        if not 0 <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} images")
+        rng = self.rng(i, epoch)
+        patch = self.crop(self.load(i), rng)
+        cfg = self.cfg
+        augment = self.train and getattr(cfg, "augment", True)
+        inp = synthesize_input(patch, rng, cfg.p_gray, cfg.p_xdog, cfg.p_edges, mix=augment)
+        # Scale in numpy: torch's intra-op thread pool costs milliseconds on tensors this small.
+        target = patch.transpose(2, 0, 1).astype(np.float32, order="C") * np.float32(1 / 127.5) - np.float32(1)
+        inp = inp[None] * np.float32(2) - np.float32(1)
+        return torch.from_numpy(inp), torch.from_numpy(target)
+
+    def load(self, i: int) -> np.ndarray:
+        """Image i from the cache. If it became unreadable (cache and source both gone), warn once
+        and use the next image instead of crashing a long run."""
+        for k in range(len(self)):
+            entry = self.entries[(i + k) % len(self)]
+            try:
+                return read_cached(entry, self.side)
+            except ImageLoadError as exc:
+                if entry.source not in self._warned:
+                    self._warned.add(entry.source)
+                    log.warning("skipping %s: %s", entry.source, exc)
+        raise RuntimeError(f"none of the {len(self)} images in {self.cache_dir} can be read any more")
+
+    def crop(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Square crop resized to S x S: random position, scale and flip when training, the
+        central square otherwise. Draws a fixed number of values so later draws do not depend on
+        the image size."""
+        h, w = rgb.shape[:2]
+        short = min(h, w)
+        scale_min = float(getattr(self.cfg, "scale_min", 1.0))
+        u_scale, u_x, u_y, u_flip = rng.random(4) if self.train else (1.0, 0.5, 0.5, 1.0)
+        if self.train and not getattr(self.cfg, "augment", True):
+            u_scale, u_x, u_y = 1.0, 0.5, 0.5
+        # Scale is the crop's area as a fraction of the largest square that fits.
+        scale = scale_min + (1.0 - scale_min) * u_scale
+        c = short * np.sqrt(scale)
+        x0, y0 = (w - c) * u_x, (h - c) * u_y
+        im = Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BICUBIC,
+                                         box=(x0, y0, x0 + c, y0 + c))
+        out = np.asarray(im)
+        if self.train and getattr(self.cfg, "flip", True) and u_flip < 0.5:
+            out = out[:, ::-1]
+        return np.ascontiguousarray(out)
+
+
+class EpochSampler(Sampler):
+    """Yields (epoch, i) pairs: a fresh permutation per epoch from [seed, epoch], starting at
+    `start` (to resume mid-epoch after skipping the samples already consumed)."""
+
+    def __init__(self, n: int, seed: int, shuffle: bool = True):
+        self.n, self.seed, self.shuffle = int(n), int(seed), shuffle
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = int(epoch), int(start)
+
+    def order(self) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(self.n)
+        return np.random.default_rng([self.seed, self.epoch, 0, _SHUFFLE_STREAM]).permutation(self.n)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter([(self.epoch, int(i)) for i in self.order()[self.start:]])
+
+    def __len__(self) -> int:
+        return max(0, self.n - self.start)
