@@ -49,12 +49,12 @@ def save_checkpoint(
             save_file(_state_dict(discriminator), str(tmp / "discriminator.safetensors"))
         if train_state is not None:
             torch.save(train_state, tmp / "train_state.pt")
-        if card.get("git", {}).get("diff"):
-            (tmp / "code.diff").write_text(card["git"]["diff"])
+        git = card.get("git") or {}
         public = dict(card, format=CARD_FORMAT)
-        if "git" in public:
-            public["git"] = {k: v for k, v in public["git"].items() if k != "diff"}
-            if card["git"].get("diff"):
+        if git:  # the diff goes beside the card, which only names it
+            public["git"] = {k: v for k, v in git.items() if k != "diff"}
+            if git.get("diff"):
+                (tmp / "code.diff").write_text(git["diff"])
                 public["git"]["diff_file"] = "code.diff"
         (tmp / "card.json").write_text(json.dumps(public, indent=2, default=str) + "\n")
 

@@ -302,7 +302,7 @@ def train(
             if use_gan:  # discriminator step
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                     loss_d = d_loss(cfg.loss.gan, D_run(inp, target).float(), D_run(inp, fake.detach()).float())
-                _finite_or_raise(step, {"d_loss": loss_d})
+                _finite_or_raise(step + 1, {"d_loss": loss_d})
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 logs["grad_norm/discriminator"] = _grad_norm(D.parameters(), t.grad_clip)
@@ -314,7 +314,7 @@ def train(
                 logits = D_plain(inp, fake) if use_gan else None
                 loss_g, parts = generator_loss(cfg.loss, logits, fake, target)
             D_plain.requires_grad_(True)
-            _finite_or_raise(step, parts)
+            _finite_or_raise(step + 1, parts)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             logs["grad_norm/generator"] = _grad_norm(G.parameters(), t.grad_clip)

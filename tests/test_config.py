@@ -1,0 +1,46 @@
+import pytest
+
+from colorize.config import Config, ConfigError, load_config
+
+
+def test_toml_then_overrides(tiny_config):
+    cfg = load_config(tiny_config, ["train.lr_g=1e-3", "model.generator_kwargs.base=12", "log.git_tag=true"])
+    assert cfg.data.size == 32
+    assert cfg.train.lr_g == pytest.approx(1e-3)
+    assert cfg.model.generator_kwargs == {"base": 12, "depth": 2}
+    assert cfg.log.git_tag is True
+    assert cfg.data.split == (0.6, 0.3, 0.1)
+
+
+def test_defaults_without_file():
+    assert load_config(None).to_dict() == Config().to_dict()
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.nope=1", "unknown key"),
+        ("nosection.x=1", "unknown section"),
+        ("train.steps=abc", "cannot parse"),
+        ("train.lr_g", "expected section.key=value"),
+        ("log.git_tag=maybe", "true/false"),
+    ],
+)
+def test_bad_overrides_name_the_problem(tiny_config, override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(tiny_config, [override])
+
+
+def test_bad_toml_names_the_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data\nsize = ")
+    with pytest.raises(ConfigError, match="bad.toml"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize("name", ["cpu-tiny", "gpu-256", "gpu-512"])
+def test_shipped_configs_load(name):
+    from conftest import ROOT
+
+    cfg = load_config(ROOT / "configs" / f"{name}.toml")
+    assert cfg.data.size % 2 ** cfg.model.generator_kwargs["depth"] == 0

@@ -1,0 +1,151 @@
+"""What a run leaves behind: checkpoints with cards, metrics, TensorBoard events; and how it fails."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from train_helpers import cli, run_inprocess
+
+from colorize.checkpoint import CheckpointError, load_generator, save_checkpoint
+from colorize.fileio import atomic_dir
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, color_dir):
+    from conftest import TINY_TOML
+
+    tmp = tmp_path_factory.mktemp("run")
+    (tmp / "tiny.toml").write_text(TINY_TOML)
+    out = tmp / "run"
+    summary = run_inprocess(tmp / "tiny.toml", color_dir, out)
+    assert summary["steps"] == 12
+    return out
+
+
+def test_checkpoints_cards_and_pruning(run_dir):
+    ckpts = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert ckpts == ["best", "step-00000008", "step-00000012"]  # keep_last = 2, plus the best
+    card = json.loads((run_dir / "checkpoints" / "step-00000012" / "card.json").read_text())
+    assert card["step"] == 12
+    assert card["generator"] == {"name": "unet", "kwargs": {"base": 8, "depth": 2}}
+    assert card["config"]["data"]["size"] == 32
+    assert card["data"]["counts"]["train"] > 0 and len(card["data"]["files"]) == 12
+    assert "val/psnr" in card["metrics"]
+    assert card["torch"] == torch.__version__
+    state = torch.load(run_dir / "checkpoints" / "step-00000012" / "train_state.pt", weights_only=True)
+    assert {"opt_g", "opt_d", "sched_g", "rng", "progress"} <= set(state)
+    model, _ = load_generator(run_dir / "checkpoints" / "best")
+    assert not model.training
+    resolved = json.loads((run_dir / "config.json").read_text())
+    assert resolved["train"]["steps"] == 12
+    splits = json.loads((run_dir / "splits.json").read_text())
+    assert sum(splits["counts"].values()) == 12
+
+
+def test_metrics_jsonl_has_every_step(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in rows if "loss/g_mse" in r]
+    assert steps == list(range(1, 13))
+    assert all({"loss/d", "loss/g_adv", "loss/g_total", "lr/generator"} <= set(r) for r in rows if "loss/g_mse" in r)
+    assert [r["step"] for r in rows if "val/psnr" in r] == [4, 8, 12]
+
+
+def test_tensorboard_tags(run_dir):
+    acc = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0, "histograms": 0, "images": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    scalars, hists = set(tags["scalars"]), set(tags["histograms"])
+    for tag in ["loss/g_mse", "loss/d", "loss/g_adv", "lr/generator", "grad_norm/generator",
+                "grad_norm/discriminator", "speed/images_per_s", "val/psnr", "val/mse"]:
+        assert tag in scalars, tag
+    assert tags["images"] == ["samples/input|output|target"]
+    for kind in ["weights", "gradients", "preactivations"]:
+        assert any(t.startswith(f"generator/{kind}/") for t in hists), kind
+    assert any(t.startswith("generator/dead_relu_fraction/") for t in scalars)
+    assert any(t.startswith("generator/update_ratio/") for t in scalars)
+    ratio = [t for t in scalars if t.startswith("generator/update_ratio/")][0]
+    assert 0 < acc.Scalars(ratio)[-1].value < 1
+    assert [e.step for e in acc.Scalars("loss/g_mse")] == list(range(1, 13))
+
+
+def test_checkpoints_list_command(run_dir):
+    res = cli(["checkpoints", "list", run_dir])
+    assert res.returncode == 0, res.stderr
+    assert "step-00000012" in res.stdout and "val/psnr=" in res.stdout
+
+
+def test_card_mismatch_is_a_clear_error(run_dir, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(run_dir / "checkpoints" / "best", bad)
+    card = json.loads((bad / "card.json").read_text())
+    card["generator"]["kwargs"]["base"] = 16
+    (bad / "card.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match=r"bad: generator weight .* has shape"):
+        load_generator(bad)
+    card["generator"]["kwargs"]["depth"] = 3
+    card["generator"]["kwargs"]["base"] = 8
+    (bad / "card.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="do not match the card's architecture"):
+        load_generator(bad)
+    card["generator"]["name"] = "transformer"
+    (bad / "card.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="unknown generator architecture 'transformer'"):
+        load_generator(bad)
+
+
+def test_checkpoint_write_is_atomic(run_dir, tmp_path):
+    import shutil
+
+    target = tmp_path / "ckpt"
+    shutil.copytree(run_dir / "checkpoints" / "best", target)
+    before = (target / "generator.safetensors").read_bytes()
+
+    def half_then_crash(tmp):
+        (tmp / "generator.safetensors").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_dir(target, half_then_crash)
+    assert (target / "generator.safetensors").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no temporary folder left
+    model, card = load_generator(target)
+    save_checkpoint(tmp_path / "new", card, model)
+    assert load_file(str(tmp_path / "new" / "generator.safetensors")).keys() == load_file(
+        str(target / "generator.safetensors")).keys()
+
+
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(run_dir, tmp_path, tiny_config, color_dir):
+    import shutil
+
+    out = tmp_path / "diverge"
+    shutil.copytree(run_dir, out)
+    last = out / "checkpoints" / "step-00000012"
+    weights = (last / "generator.safetensors").read_bytes()
+    # 1e39 overflows float32: the loss becomes inf at the first resumed step.
+    res = cli(["train", "--config", tiny_config, "--data", color_dir, "--out", out, "--resume",
+               "--steps", 20, "--set", "loss.lambda_mse=1e39"])
+    assert res.returncode == 1
+    error = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "step 13: loss g_total is inf" in error[0], error
+    assert (last / "generator.safetensors").read_bytes() == weights
+    assert not (out / "checkpoints" / "step-00000016").exists()
+
+
+def test_fine_tune_with_frozen_encoder(run_dir, tmp_path, tiny_config, color_dir):
+    src = run_dir / "checkpoints" / "best"
+    out = tmp_path / "ft"
+    run_inprocess(tiny_config, color_dir, out, ["train.steps=3", "log.ckpt_every=3"],
+                  init_from=src, freeze=("encoder",))
+    before = load_file(str(src / "generator.safetensors"))
+    after = load_file(str(out / "checkpoints" / "step-00000003" / "generator.safetensors"))
+    encoder = [k for k in before if k.startswith(("stem.", "encoder."))]
+    decoder = [k for k in before if k.startswith(("decoder.", "head.")) and before[k].dtype.is_floating_point]
+    assert encoder and decoder
+    assert all(torch.equal(before[k], after[k]) for k in encoder)  # weights and BN statistics
+    assert any(not torch.equal(before[k], after[k]) for k in decoder)
+    card = json.loads((out / "checkpoints" / "step-00000003" / "card.json").read_text())
+    assert card["init_from"] == str(src) and card["frozen"] == ["encoder"]
