@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batches", type=int, default=20, help="batches per timed repeat")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=3, help="batches before timing")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads in this process (0: torch's default); collation with workers=0 runs here")
     p.add_argument("--train-step-ips", type=float, help="images/s the train step consumes (bench/train_step.py)")
     p.add_argument("--quick", action="store_true", help="tiny smoke setting: 6 generated images, size 32, 2 repeats")
     args = p.parse_args(argv)
@@ -158,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides = ["data.size=32", "data.batch_size=4", *overrides]
         args.batches, args.repeats, args.warmup = 2, 2, 1
     cfg = load_config(args.config, overrides)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
 
     with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp:

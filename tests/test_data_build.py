@@ -54,6 +54,7 @@ def test_second_build_reuses_the_cache_and_the_split(folder, tmp_path, monkeypat
     monkeypatch.setattr(cache_mod, "load_rgb", lambda p: decodes.append(p) or real(p))
     second = build_splits(folder, small_cfg(), tmp_path / "cache", seed=0).summary
     assert second["files"] == first["files"]
+    assert first["cache_built"] == 16 and second["cache_built"] == 0
     assert [str(p) for p in decodes] == [str(folder / "broken.png")], "only the never-cached file is retried"
 
 

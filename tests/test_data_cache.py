@@ -77,8 +77,10 @@ def test_exif_rotated_jpeg_is_cached_upright(tmp_path):
 def test_small_images_are_upscaled_and_large_ones_shrunk(tmp_path):
     small = noise_image(tmp_path / "small.png", 1, (12, 9))
     large = noise_image(tmp_path / "large.png", 2, (300, 100))
-    usable, skipped = cache_all([small, large], tmp_path / "cache", SIDE)
-    assert not skipped
+    report = cache_all([small, large], tmp_path / "cache", SIDE)
+    usable = report.usable
+    assert not report.skipped and report.built == 2
+    assert cache_all([small, large], tmp_path / "cache", SIDE).built == 0, "second time: all cached"
     assert read_cached(usable[0], SIDE).shape == (20, 27, 3)
     assert read_cached(usable[1], SIDE).shape == (20, 60, 3)
 
@@ -98,7 +100,8 @@ def test_unreadable_files_are_skipped_with_one_warning_each(tmp_path, caplog):
     text = tmp_path / "notes.png"
     text.write_text("this is not an image\n")
     with caplog.at_level(logging.WARNING):
-        usable, skipped = cache_all([good, truncated, text], tmp_path / "cache", SIDE)
+        report = cache_all([good, truncated, text], tmp_path / "cache", SIDE)
+    usable, skipped = report.usable, report.skipped
     assert [e.source for e in usable] == [good]
     assert [p for p, _ in skipped] == [truncated, text]
     assert all(reason for _, reason in skipped)

@@ -48,7 +48,8 @@ def build_splits(data_dir: str | Path, cfg, cache_dir: str | Path, seed: int) ->
     side = cache_side_for(cfg)
     paths = list_images(data_dir)
     t0 = time.perf_counter()
-    usable, skipped = cache_all(paths, cache_dir, side)
+    report = cache_all(paths, cache_dir, side)
+    usable, skipped = report.usable, report.skipped
     seconds = time.perf_counter() - t0
     if not usable:
         found = f"{len(paths)} image file(s), all unreadable" if paths else "no image files"
@@ -77,6 +78,8 @@ def build_splits(data_dir: str | Path, cfg, cache_dir: str | Path, seed: int) ->
         "counts": {**{s: len(chosen[s]) for s in SPLITS},
                    "duplicates": sum(r.duplicate_of is not None for r in records),
                    "skipped": len(skipped)},
+        # First-epoch cost made visible: how many images were decoded and resized, and how long it took.
+        "cache_built": report.built,
         "index_seconds": round(seconds, 3),
         "files": files,
         "skipped": [{"file": _rel(p, data_dir), "reason": reason} for p, reason in skipped],

@@ -70,15 +70,19 @@ def write_entry(source: Path, dest: Path, side: int) -> None:
 def ensure_cached(source: str | Path, cache_dir: str | Path, side: int, sha256: str | None = None) -> CachedImage:
     """Hash the source and make sure its cache entry exists. Raises ImageLoadError (one line,
     naming the file) when the source cannot be read or decoded."""
-    source = Path(source)
+    return _ensure(Path(source), cache_dir, side, sha256)[0]
+
+
+def _ensure(source: Path, cache_dir: str | Path, side: int, sha256: str | None = None) -> tuple[CachedImage, bool]:
     try:
         sha = sha256 or file_sha256(source)
     except OSError as exc:
         raise ImageLoadError(f"{source}: cannot read ({exc.strerror or exc})") from None
     dest = cache_path(cache_dir, sha, side)
-    if not dest.exists():
+    built = not dest.exists()
+    if built:
         write_entry(source, dest, side)
-    return CachedImage(source, sha, dest)
+    return CachedImage(source, sha, dest), built
 
 
 def read_cached(entry: CachedImage, side: int) -> np.ndarray:
@@ -94,27 +98,39 @@ def read_cached(entry: CachedImage, side: int) -> np.ndarray:
             return np.asarray(im.convert("RGB"))
 
 
-def cache_all(
-    sources: Sequence[str | Path], cache_dir: str | Path, side: int, threads: int | None = None
-) -> tuple[list[CachedImage], list[tuple[Path, str]]]:
-    """Hash and cache every source once, in parallel (Pillow and hashlib release the GIL).
-    Returns (usable images in input order, [(unreadable file, reason)]). Each unreadable file
-    gets one warning naming it."""
+@dataclass
+class CacheReport:
+    usable: list[CachedImage]  # in input order
+    skipped: list[tuple[Path, str]]  # (unreadable file, reason)
+    built: int  # entries decoded and written by this call (the rest were already cached)
+
+
+def cache_all(sources: Sequence[str | Path], cache_dir: str | Path, side: int,
+              threads: int | None = None) -> CacheReport:
+    """Hash and cache every source once, in parallel (Pillow and hashlib release the GIL). Each
+    unreadable file gets one warning naming it."""
     threads = threads or min(4, os.cpu_count() or 1)
 
-    def one(src: str | Path) -> CachedImage | tuple[Path, str]:
+    def one(src: str | Path) -> tuple[CachedImage, bool] | tuple[Path, str]:
         try:
-            return ensure_cached(src, cache_dir, side)
+            return _ensure(Path(src), cache_dir, side)
         except ImageLoadError as exc:
             return Path(src), _reason(Path(src), str(exc))
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = list(pool.map(one, sources))
-    usable = [r for r in results if isinstance(r, CachedImage)]
-    skipped = [r for r in results if not isinstance(r, CachedImage)]
-    for path, reason in skipped:
-        log.warning("skipping %s: %s", path, reason)
-    return usable, skipped
+    report = CacheReport([], [], 0)
+    built = set()  # by hash: two copies of one image may both have written the same entry
+    for a, b in results:
+        if isinstance(a, CachedImage):
+            report.usable.append(a)
+            if b:
+                built.add(a.sha256)
+        else:
+            report.skipped.append((a, b))
+            log.warning("skipping %s: %s", a, b)
+    report.built = len(built)
+    return report
 
 
 def _reason(path: Path, message: str) -> str:

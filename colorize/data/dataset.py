@@ -41,6 +41,11 @@ class PairDataset(Dataset):
                  train: bool, seed: int):
         if int(seed) < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
+        scale_min = float(getattr(cfg, "scale_min", 1.0))
+        if not 0 < scale_min <= 1:
+            raise ValueError(f"data.scale_min must be in (0, 1], got {scale_min}")
+        if int(cfg.size) < 8:
+            raise ValueError(f"data.size must be at least 8 pixels, got {cfg.size}")
         self.cfg = cfg
         self.size = int(cfg.size)
         self.side = cache_side_for(cfg)
@@ -51,7 +56,7 @@ class PairDataset(Dataset):
         entries = [f for f in files if isinstance(f, CachedImage)]
         paths = [f for f in files if not isinstance(f, CachedImage)]
         if paths:
-            entries += cache_all(paths, self.cache_dir, self.side)[0]
+            entries += cache_all(paths, self.cache_dir, self.side).usable
         self.entries: list[CachedImage] = entries
         self._warned: set[Path] = set()
 
@@ -111,7 +116,7 @@ class PairDataset(Dataset):
         im = Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BICUBIC,
                                          box=(x0, y0, x0 + c, y0 + c))
         out = np.asarray(im)
-        if self.train and getattr(self.cfg, "flip", True) and u_flip < 0.5:
+        if self.train and getattr(self.cfg, "augment", True) and getattr(self.cfg, "flip", True) and u_flip < 0.5:
             out = out[:, ::-1]
         return np.ascontiguousarray(out)
 
