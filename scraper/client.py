@@ -1,6 +1,7 @@
 """HTTP sessions for the API and for image downloads: an identifying User-Agent, timeouts, and
 urllib3's Retry (exponential backoff with jitter on connection errors, 429 and 5xx, honouring
-Retry-After). API requests, retries included, go through the rate limiter."""
+Retry-After). Every API request that goes on the wire, retries included, waits for the rate
+limiter first."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from scraper import __version__
@@ -32,10 +35,7 @@ class HttpOptions:
 
 class BackoffRetry(Retry):
     """urllib3's Retry, but the backoff starts at the first retry (urllib3 retries once without
-    pausing) and, for the API, every retry also waits for its turn under the rate limit, so retries
-    never push the request rate above --rate."""
-
-    limiter: RateLimiter | None = None
+    pausing), so a struggling server always gets a pause, with jitter."""
 
     def get_backoff_time(self) -> float:
         errors = 0
@@ -48,16 +48,39 @@ class BackoffRetry(Retry):
         value = self.backoff_factor * (2 ** (errors - 1)) + random.random() * self.backoff_jitter
         return float(max(0.0, min(self.backoff_max, value)))
 
-    def sleep(self, response=None) -> None:
-        super().sleep(response)
-        if self.limiter is not None:
-            self.limiter.acquire()
+
+class _PacedConnectionMixin:
+    """Waits for the rate limiter after the connection is up and just before the request bytes
+    go out, so the server sees the spacing we intend even when connecting (TCP, TLS) takes time,
+    and retries made inside urllib3 are paced too."""
+
+    limiter: RateLimiter
+
+    def request(self, *args, **kwargs):
+        if self.is_closed:
+            self.connect()
+        self.limiter.acquire()
+        return super().request(*args, **kwargs)
+
+
+class _PacedAdapter(HTTPAdapter):
+    def __init__(self, limiter: RateLimiter, **kwargs):
+        self.limiter = limiter
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        extra = {"limiter": self.limiter}
+        http_conn = type("PacedHTTPConnection", (_PacedConnectionMixin, HTTPConnection), extra)
+        https_conn = type("PacedHTTPSConnection", (_PacedConnectionMixin, HTTPSConnection), extra)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("PacedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+            "https": type("PacedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+        }
 
 
 def make_session(opts: HttpOptions, limiter: RateLimiter | None = None) -> requests.Session:
-    # A subclass per session carries its limiter through Retry.new(), which rebuilds by type(self).
-    retry_cls = type("SessionRetry", (BackoffRetry,), {"limiter": limiter})
-    retry = retry_cls(
+    retry = BackoffRetry(
         total=opts.retries,
         connect=opts.retries,
         read=opts.retries,
@@ -72,8 +95,9 @@ def make_session(opts: HttpOptions, limiter: RateLimiter | None = None) -> reque
         retry_after_max=RETRY_AFTER_MAX,
         raise_on_status=False,  # hand back the last answer so the error names its status
     )
+    kwargs = {"max_retries": retry, "pool_connections": 2, "pool_maxsize": opts.pool_size}
+    adapter = _PacedAdapter(limiter, **kwargs) if limiter is not None else HTTPAdapter(**kwargs)
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=2, pool_maxsize=opts.pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = opts.user_agent
@@ -100,7 +124,6 @@ class ApiClient:
         params = {"page": "dapi", "s": "post", "q": "index", "tags": tags, "limit": limit, "pid": pid}
         if self.fmt == "json":
             params["json"] = 1
-        self.limiter.acquire()
         self.requests_made += 1
         with self.session.get(
             f"{self.base_url}/index.php", params=params, timeout=timeouts(self.opts), stream=True
