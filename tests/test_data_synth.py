@@ -85,3 +85,14 @@ def test_real_illustration_gives_mostly_white_line_art():
     for seed in range(4):
         out = synthesize_input(rgb, np.random.default_rng(seed), p_gray=0, p_xdog=1, p_edges=1, mix=False)
         assert (out > 0.9).mean() > 0.5 and (out < 0.5).mean() > 0.005, path
+
+
+def test_box_filters_match_scipy_for_odd_windows():
+    from colorize.data.synth import box_max, box_min
+
+    rng = np.random.default_rng(0)
+    g = rng.random((37, 41), dtype=np.float32)
+    rgb = rng.integers(0, 256, (23, 19, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(box_min(g, 3), ndi.grey_erosion(g, size=(3, 3)))
+    np.testing.assert_array_equal(box_max(rgb, 3), ndi.grey_dilation(rgb, size=(3, 3, 1)))
+    assert box_min(g, 2).shape == g.shape and (box_min(g, 2) <= g).all() and (box_max(g, 2) >= g).all()

@@ -48,11 +48,14 @@ def morph_gradient(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Ink where any color channel changes strongly (morphological gradient): also finds edges
     between colors of equal brightness, which luminance-based extractors miss."""
     size = int(rng.choice([2, 3]))
-    a = ndi.gaussian_filter(rgb.astype(np.float32) * np.float32(1 / 255), (0.5, 0.5, 0))
-    grad = (ndi.grey_dilation(a, size=(size, size, 1)) - ndi.grey_erosion(a, size=(size, size, 1))).max(axis=2)
+    # In uint8 (max - min cannot overflow): several times faster than float32 here.
+    d = box_max(rgb, size) - box_min(rgb, size)
+    grad = np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2]).astype(np.float32) * np.float32(1 / 255)
+    grad = ndi.gaussian_filter(grad, rng.uniform(0.3, 0.7))  # soften JPEG and halftone noise
     # Threshold relative to this image's own gradients (soft pastel art has weak edges), with a
-    # floor so a flat image stays blank instead of turning its noise into ink.
-    t = max(float(np.quantile(grad, rng.uniform(0.8, 0.92))), 0.05)
+    # floor so a flat image stays blank instead of turning its noise into ink. A quarter of the
+    # pixels estimate the quantile well enough, four times faster.
+    t = max(float(np.quantile(grad[::2, ::2], rng.uniform(0.8, 0.92))), 0.05)
     width = t * rng.uniform(0.3, 0.8)
     out = np.clip(1 - (grad - t) / width, 0, 1)
     return line_weight(out.astype(np.float32), rng)
@@ -62,21 +65,50 @@ def line_weight(lines: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Randomly thicken (erode the white paper) or thin (dilate it) the lines."""
     r = rng.random()
     if r < 0.25:
-        return ndi.grey_erosion(lines, size=(2, 2))
+        return box_min(lines, 2)
     if r < 0.35:
-        return ndi.grey_dilation(lines, size=(2, 2))
+        return box_max(lines, 2)
     return lines
+
+
+def _box(x: np.ndarray, size: int, op) -> np.ndarray:
+    """op (np.minimum / np.maximum) over a size x size window on the first two axes, edges
+    repeated. Shifted slices: for the 2-3 pixel windows used here, many times faster than
+    scipy's general rank filters."""
+    before = (size - 1) // 2
+    pad = [(before, size - 1 - before)] * 2 + [(0, 0)] * (x.ndim - 2)
+    xp = np.pad(x, pad, mode="edge")
+    h, w = x.shape[:2]
+    rows = xp[0:h]
+    for k in range(1, size):
+        rows = op(rows, xp[k:k + h])
+    out = rows[:, 0:w]
+    for k in range(1, size):
+        out = op(out, rows[:, k:k + w])
+    return out
+
+
+def box_min(x: np.ndarray, size: int) -> np.ndarray:
+    return _box(x, size, np.minimum)
+
+
+def box_max(x: np.ndarray, size: int) -> np.ndarray:
+    return _box(x, size, np.maximum)
 
 
 def screentone(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Binary halftone dots of a random period and angle, as in printed manga."""
     h, w = gray.shape
-    period = rng.uniform(3.0, 6.0)
+    f = 2 * np.pi / rng.uniform(3.0, 6.0)
     angle = rng.uniform(0, np.pi / 2)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    u = (xx * np.cos(angle) + yy * np.sin(angle)) * (2 * np.pi / period)
-    v = (-xx * np.sin(angle) + yy * np.cos(angle)) * (2 * np.pi / period)
-    pattern = 0.5 + 0.25 * (np.cos(u) + np.cos(v))
+    c, s = np.cos(angle) * f, np.sin(angle) * f
+    x = np.arange(w, dtype=np.float32)[None, :]
+    y = np.arange(h, dtype=np.float32)[:, None]
+    # cos(u) + cos(v) for the rotated coordinates u = c*x + s*y, v = -s*x + c*y, expanded with
+    # cos(a + b) = cos a cos b - sin a sin b: outer products of 1-D tables, no 2-D cosines.
+    cos_u = np.cos(c * x) * np.cos(s * y) - np.sin(c * x) * np.sin(s * y)
+    cos_v = np.cos(s * x) * np.cos(c * y) + np.sin(s * x) * np.sin(c * y)
+    pattern = 0.5 + 0.25 * (cos_u + cos_v)
     # Keep near-white paper clean and near-black fills solid; only midtones become dots.
     levels = np.clip((gray - 0.1) / 0.8, 0, 1)
     tone = (levels > pattern).astype(np.float32)
