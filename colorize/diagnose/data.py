@@ -1,0 +1,142 @@
+"""`diagnose data`: look at what the model will really be fed. De-normalized (input, target) pairs
+as a picture, value histograms, and the classic data bugs: unscaled or uncentred values, a batch
+served twice, samples of different shapes, and an image in two splits."""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+
+from colorize.diagnose import plots
+from colorize.diagnose.report import CheckResult
+from colorize.diagnose.setup import Batch, Setup
+
+LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+
+
+def _stats(x: torch.Tensor) -> dict[str, float]:
+    x = x.float()
+    return {"min": float(x.min()), "max": float(x.max()), "mean": float(x.mean()), "std": float(x.std())}
+
+
+def _histogram(x: torch.Tensor, lo: float, hi: float, bins: int = 64) -> tuple[list[float], list[float]]:
+    counts = torch.histc(x.float().flatten(), bins=bins, min=lo, max=hi)
+    edges = torch.linspace(lo, hi, bins + 1)
+    return edges.tolist(), counts.tolist()
+
+
+def _digest(t: torch.Tensor) -> str:
+    return hashlib.sha1(t.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a.flatten().double(), b.flatten().double()
+    a, b = a - a.mean(), b - b.mean()
+    denom = float(a.norm() * b.norm())
+    return float((a * b).sum()) / denom if denom > 0 else 0.0
+
+
+def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | None = None,
+                  multiple: int = 1) -> CheckResult:
+    r = CheckResult("data")
+    if not batches:
+        r.fail("no batches to check")
+        r.summary = "no data"
+        return r
+    inp = torch.cat([b[0].float() for b in batches])
+    tgt = torch.cat([b[1].float() for b in batches])
+    f = r.figures
+    f["batches"], f["samples"] = len(batches), int(inp.shape[0])
+
+    # Shapes: every sample the same, 1 channel in, 3 out, sides a multiple of the model's.
+    shapes = sorted({(tuple(b[0].shape[1:]), tuple(b[1].shape[1:])) for b in batches})
+    f["shapes"] = [{"input": list(i), "target": list(t)} for i, t in shapes]
+    if len(shapes) > 1:
+        r.fail(f"samples differ in shape: {shapes}")
+    in_shape, tgt_shape = shapes[0]
+    if in_shape[0] != 1 or tgt_shape[0] != 3 or in_shape[1:] != tgt_shape[1:]:
+        r.fail(f"expected input [1,S,S] and target [3,S,S], got {list(in_shape)} and {list(tgt_shape)}")
+    if multiple > 1 and any(s % multiple for s in in_shape[1:]):
+        r.fail(f"input side {in_shape[1:]} is not a multiple of {multiple} (the generator's down-sampling)")
+
+    # Values: finite, inside [-1, 1], using both halves of it, roughly centred.
+    for name, x in (("input", inp), ("target", tgt)):
+        finite = torch.isfinite(x)
+        if not finite.all():
+            r.fail(f"{name}: {int((~finite).sum())} non-finite values")
+            x = torch.where(finite, x, torch.zeros_like(x))
+        s = f[name] = _stats(x)
+        if s["min"] < -1.001 or s["max"] > 1.001:
+            hint = " (unscaled 0-255 pixels?)" if s["max"] > 2 else ""
+            r.fail(f"{name} values span [{s['min']:.3g}, {s['max']:.3g}], outside [-1, 1]{hint}")
+        elif s["min"] >= 0:
+            r.warn(f"{name} values span [{s['min']:.3g}, {s['max']:.3g}]: never negative; [0, 1] instead of [-1, 1]?")
+        if s["std"] < 0.02:
+            r.fail(f"{name} is (nearly) constant: std {s['std']:.3g}")
+    # Targets are whole illustrations: their mean sits near the middle of the range. Line-art inputs
+    # are mostly white paper, so only a mean pinned at one end is suspicious there.
+    if abs(f["target"]["mean"]) > 0.6:
+        r.warn(f"target mean {f['target']['mean']:.3f} is far from 0: not zero-centred")
+    if abs(f["input"]["mean"]) > 0.95:
+        r.warn(f"input mean {f['input']['mean']:.3f}: almost all one value")
+
+    # Aligned pairs: the input's brightness follows the target's luminance.
+    if inp.shape[1:] == (1, *tgt.shape[2:]):
+        corr = [_correlation(i, (t[None] * LUMA).sum(1)) for i, t in zip(inp, tgt)]
+        f["input_luminance_correlation"] = {"median": float(torch.tensor(corr).median()), "min": min(corr)}
+        if f["input_luminance_correlation"]["median"] < 0.05:
+            r.warn(f"inputs hardly follow their targets' luminance (median correlation "
+                   f"{f['input_luminance_correlation']['median']:.2f}): pairs misaligned or shuffled?")
+
+    # Repeats: a batch identical to the previous one, or a sample twice in one batch.
+    repeated = [k for k in range(1, len(batches)) if batches[k][0].shape == batches[k - 1][0].shape
+                and torch.equal(batches[k][0], batches[k - 1][0]) and torch.equal(batches[k][1], batches[k - 1][1])]
+    f["repeated_batches"] = repeated
+    if repeated:
+        r.fail(f"batch {repeated[0]} repeats batch {repeated[0] - 1} exactly ({len(repeated)} repeat(s) in "
+               f"{len(batches)} consecutive batches): the loader serves the same data")
+    dup_in_batch = 0
+    for _, b_tgt in batches:
+        digests = [_digest(t) for t in b_tgt]
+        dup_in_batch += len(digests) - len(set(digests))
+    f["duplicate_samples_within_batches"] = dup_in_batch
+    if dup_in_batch > inp.shape[0] // 4:
+        r.warn(f"{dup_in_batch} of {inp.shape[0]} samples repeat inside their batch (dataset smaller than a batch?)")
+
+    # Splits: the same content (by hash) in two splits leaks evaluation data into training.
+    if split_hashes:
+        seen: dict[str, str] = {}
+        leaks: dict[str, set[str]] = {}
+        for split, hashes in split_hashes.items():
+            for h in set(hashes):
+                if h in seen and seen[h] != split:
+                    leaks.setdefault(h, {seen[h]}).add(split)
+                seen.setdefault(h, split)
+        f["split_sizes"] = {k: len(set(v)) for k, v in split_hashes.items()}
+        f["leaked_hashes"] = {h: sorted(s) for h, s in leaks.items()}
+        if leaks:
+            h, where = next(iter(leaks.items()))
+            r.fail(f"{len(leaks)} image(s) in more than one split, e.g. {h[:12]} in {' and '.join(sorted(where))}")
+
+    # Pictures: pairs back in [0, 255] (what the model is shown), and value histograms.
+    n = min(16, inp.shape[0])
+    if inp.shape[-2:] == tgt.shape[-2:]:
+        pairs = torch.stack([plots.to_unit(inp[:n]), plots.to_unit(tgt[:n])], 1).flatten(0, 1)
+        r.images["pairs.png"] = plots.tile_grid(pairs, nrow=8, min_side=64)
+    lo = min(-1.0, f["input"]["min"], f["target"]["min"])
+    hi = max(1.0, f["input"]["max"], f["target"]["max"])
+    hists = {"input": _histogram(inp, lo, hi), "target": _histogram(tgt, lo, hi)}
+    f["histograms"] = {k: {"edges": e, "counts": c} for k, (e, c) in hists.items()}
+    r.images["histograms.png"] = plots.histogram_plot(hists, "input and target values")
+
+    r.summary = (f"{f['samples']} samples in {len(batches)} batches, input [{f['input']['min']:.2f}, "
+                 f"{f['input']['max']:.2f}] mean {f['input']['mean']:.2f}, target [{f['target']['min']:.2f}, "
+                 f"{f['target']['max']:.2f}] mean {f['target']['mean']:.2f} std {f['target']['std']:.2f}, "
+                 f"{len(repeated)} repeated batches, {len(f.get('leaked_hashes', {}))} leaked images")
+    return r
+
+
+def run(setup: Setup, batches: int = 8) -> CheckResult:
+    model = setup.generator()
+    return check_batches(setup.batches(batches), setup.split_hashes, getattr(model, "multiple", 1))

@@ -1,0 +1,98 @@
+"""What the checks run on: the config, the models it describes, batches from the real training
+pipeline, and the reconstruction loss. Each part is a field, so tests can swap one for a broken
+version (an unscaled batch, a zero-initialized model, a loss that ignores its target)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from colorize.config import Config
+from colorize.losses import generator_loss
+from colorize.models import build_discriminator, build_generator
+
+Batch = tuple[torch.Tensor, torch.Tensor]  # (input [N,1,S,S], target [N,3,S,S]) in [-1, 1]
+
+
+def pick_device(kind: str) -> torch.device:
+    if kind == "auto":
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device cuda requested, but no CUDA device is available")
+    return torch.device(kind)
+
+
+@dataclass
+class Setup:
+    cfg: Config
+    batches: Callable[[int], list[Batch]]  # the first n consecutive training batches, as training sees them
+    make_generator: Callable[[], nn.Module] | None = None
+    make_discriminator: Callable[[], nn.Module] | None = None
+    recon_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    split_hashes: dict[str, list[str]] = field(default_factory=dict)  # split -> content hashes
+    sample: Batch | None = None  # a fixed (validation) sample for pictures
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def __post_init__(self) -> None:
+        cfg = self.cfg
+        if self.make_generator is None:
+            self.make_generator = lambda: build_generator(cfg.model.generator, dict(cfg.model.generator_kwargs))
+        if self.make_discriminator is None:
+            self.make_discriminator = lambda: build_discriminator(
+                cfg.model.discriminator, dict(cfg.model.discriminator_kwargs)
+            )
+        if self.recon_loss is None:
+            # The generator's loss without the adversarial term: lambda_mse * MSE (+ lambda_l1 * L1).
+            self.recon_loss = lambda fake, target: generator_loss(cfg.loss, None, fake, target)[0]
+
+    def generator(self, seed: int | None = None) -> nn.Module:
+        """A fresh generator on the device; seeded so that every check starts from the same weights."""
+        torch.manual_seed(self.cfg.train.seed if seed is None else seed)
+        return self.make_generator().to(self.device).train()
+
+    def discriminator(self) -> nn.Module | None:
+        if self.cfg.loss.lambda_gan <= 0:
+            return None
+        torch.manual_seed(self.cfg.train.seed + 1)
+        return self.make_discriminator().to(self.device).train()
+
+    def fixed_sample(self, n: int = 4) -> Batch:
+        inp, target = self.sample if self.sample is not None else self.batches(1)[0]
+        return inp[:n], target[:n]
+
+
+def load_setup(cfg: Config, data_dir: str | Path, cache_dir: str | Path | None = None,
+               device: str | None = None) -> Setup:
+    """Batches from build_splits and the trainer's own batch stream (same order, same augmentation);
+    content hashes of every split from the split summary."""
+    from colorize.data import build_splits
+    from colorize.distributed import DistInfo
+    from colorize.train import DEFAULT_CACHE, batch_stream
+
+    cfg.data.workers = 0  # a few batches: worker start-up would cost more than it saves
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    splits = build_splits(Path(data_dir), cfg.data, Path(cache_dir or DEFAULT_CACHE), cfg.train.seed)
+    if len(splits.train) == 0:
+        raise ValueError(f"{data_dir}: no training images after splitting")
+    cache: list[Batch] = []
+
+    def batches(n: int) -> list[Batch]:
+        if len(cache) < n:
+            stream = batch_stream(splits.train, cfg, len(cache), DistInfo())
+            cache.extend((inp, target) for _, inp, target in islice(stream, n - len(cache)))
+        return cache[:n]
+
+    hashes: dict[str, list[str]] = {}
+    for item in splits.summary.get("files", []):
+        hashes.setdefault(item["split"], []).append(item["sha256"])
+    fixed = splits.val if len(splits.val) else splits.train
+    items = [fixed[i] for i in range(min(4, len(fixed)))]
+    sample = (torch.stack([a for a, _ in items]), torch.stack([b for _, b in items]))
+    return Setup(cfg, batches, split_hashes=hashes, sample=sample,
+                 device=pick_device(device or cfg.train.device))
