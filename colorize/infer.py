@@ -1,0 +1,179 @@
+"""The Colorizer: the only way an image becomes a colored image. The web app and the batch command
+are thin shells around it.
+
+An image goes through three steps, split so the batch command can overlap them:
+  prepare (CPU): any Pillow image -> full-size luma, alpha, and a small gray model input;
+  predict (model, batched): small gray -> the model's colors at the working size;
+  finish (CPU): the input's full-size detail + the upsampled colors -> the colored image, same size.
+The network only ever sees the working size (a long side of `size` pixels, padded to the multiple
+the network needs), so time and memory at full size come from the cheap merge in colorspace.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from colorize.checkpoint import load_generator
+from colorize.colorspace import merge
+from colorize.images import open_image, split_alpha
+
+log = logging.getLogger(__name__)
+
+# Training crops show the model about one illustration in `data.size` pixels. A manga page holds
+# two to six panels, so a page's long side at 4x the crop puts each panel near the scale the model
+# learned (512 px for the 128-px crops of the default model), and it keeps a 1024x1456 page under
+# half a second on a 2-core CPU. Clamped so odd training sizes stay reasonable.
+PAGE_PANELS_SCALE = 4
+MIN_SIDE, MAX_SIDE = 256, 1024
+OOM_SHRINK = 0.75  # working size factor per retry after CUDA runs out of memory
+OOM_MIN_SIDE = 64
+EXIF_ORIENTATION = 0x0112
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but this torch sees no CUDA GPU")
+    return torch.device(device)
+
+
+def default_working_side(card: dict) -> int:
+    crop = int(card.get("config", {}).get("data", {}).get("size", 128))
+    return int(min(MAX_SIDE, max(MIN_SIDE, PAGE_PANELS_SCALE * crop)))
+
+
+def fuse_conv_bn(model: nn.Module) -> nn.Module:
+    """Fold each eval-mode BatchNorm into the convolution before it (inside nn.Sequential blocks):
+    the same numbers up to float rounding, one pass over memory less per layer."""
+    for block in model.modules():
+        if isinstance(block, nn.Sequential):
+            for i in range(len(block) - 1):
+                conv, bn = block[i], block[i + 1]
+                if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats:
+                    block[i] = fuse_conv_bn_eval(conv, bn)
+                    block[i + 1] = nn.Identity()
+    return model
+
+
+@dataclass
+class Page:
+    """An image made ready for the model."""
+
+    gray: Image.Image  # full-size luma, mode "L"
+    alpha: Image.Image | None  # full-size alpha, None when opaque
+    small: Image.Image  # the luma at the working size, "L"
+    work: torch.Tensor  # `small` as [1, h, w] float32 in [-1, 1] (paper +1, ink -1), unpadded
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.gray.size
+
+
+def to_gray(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Any Pillow image -> (luma "L", alpha or None). Color input is re-colored, so only its
+    brightness is kept; transparent areas are composited on white (see split_alpha)."""
+    if image.mode in ("L", "1"):
+        return image.convert("L"), None
+    rgb, alpha = split_alpha(image)
+    return rgb.convert("L"), alpha
+
+
+class Colorizer:
+    def __init__(
+        self, checkpoint_dir: str | Path, device: str = "auto", size: int | None = None, shading: float = 1.0
+    ):
+        """`size`: the working long side in pixels (default from the card, see default_working_side).
+        `shading`: how much of the model's coarse brightness to take (see colorspace.merge): 1 lets
+        it shade white areas of line art, 0 keeps the input's brightness and only adds color."""
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.device = pick_device(device)
+        model, self.card = load_generator(self.checkpoint_dir, "cpu")
+        self.multiple = int(getattr(model, "multiple", 1))
+        model = fuse_conv_bn(model.eval())
+        # channels_last lets oneDNN (CPU) and cuDNN pick their fastest convolution kernels.
+        self.model = model.to(self.device, memory_format=torch.channels_last)
+        self.size = int(size) if size else default_working_side(self.card)
+        if self.size < 1:
+            raise ValueError(f"working size must be a positive number of pixels, got {size}")
+        self.shading = float(shading)
+        self._lock = threading.Lock()  # one forward at a time per Colorizer
+        self._warned_oom = False
+
+    def __repr__(self) -> str:
+        return f"Colorizer({str(self.checkpoint_dir)!r}, device={self.device.type!r}, size={self.size})"
+
+    # -- the three steps -------------------------------------------------------------------------
+    def prepare(self, image: Image.Image | str | Path) -> Page:
+        if isinstance(image, Image.Image):
+            if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+                image = ImageOps.exif_transpose(image)
+        else:
+            image = open_image(image)
+        gray, alpha = to_gray(image)
+        w, h = gray.size
+        scale = self.size / max(w, h)
+        small = gray
+        if scale < 1:  # never upscale: a small image runs at its own size
+            target = (max(1, round(w * scale)), max(1, round(h * scale)))
+            small = gray.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        work = torch.from_numpy(np.asarray(small, dtype=np.float32)).div_(127.5).sub_(1.0)[None]
+        return Page(gray, alpha, small, work)
+
+    def predict(self, works: Sequence[torch.Tensor]) -> list[np.ndarray]:
+        """The model's colors (uint8 h x w x 3) for inputs that all share one shape, in one pass."""
+        with self._lock:
+            return list(self._forward_with_retry(torch.stack(list(works))))
+
+    def finish(self, page: Page, rgb: np.ndarray) -> Image.Image:
+        out = merge(page.gray, page.small, rgb, self.shading)
+        if page.alpha is not None:
+            out.putalpha(page.alpha)
+        return out
+
+    def colorize(self, image: Image.Image | str | Path) -> Image.Image:
+        """One image in, the colored image out: same size; RGBA when the input had transparency."""
+        page = self.prepare(image)
+        return self.finish(page, self.predict([page.work])[0])
+
+    # -- the model ------------------------------------------------------------------------------
+    def _forward(self, x: torch.Tensor) -> np.ndarray:
+        """[N, 1, h, w] in [-1, 1] -> uint8 [N, h, w, 3] RGB."""
+        h, w = x.shape[-2:]
+        m = self.multiple
+        x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate")  # paper-colored edges, cropped below
+        x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+        cuda = self.device.type == "cuda"
+        amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
+        with torch.inference_mode(), amp:
+            y = self.model(x)[..., :h, :w]
+            y = ((y.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+        return y.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+    def _forward_with_retry(self, x: torch.Tensor) -> np.ndarray:
+        while True:
+            try:
+                return self._forward(x)
+            except torch.cuda.OutOfMemoryError:
+                side = max(x.shape[-2:])
+                if side <= OOM_MIN_SIDE:
+                    raise
+                torch.cuda.empty_cache()
+                x = F.interpolate(x, scale_factor=OOM_SHRINK, mode="area")
+                self.size = min(self.size, max(x.shape[-2:]))
+                if not self._warned_oom:
+                    log.warning("CUDA out of memory at working size %d px; retrying smaller (%d px)",
+                                side, self.size)
+                    self._warned_oom = True
