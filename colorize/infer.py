@@ -174,6 +174,7 @@ class Colorizer:
                 x = F.interpolate(x, scale_factor=OOM_SHRINK, mode="area")
                 self.size = min(self.size, max(x.shape[-2:]))
                 if not self._warned_oom:
-                    log.warning("CUDA out of memory at working size %d px; retrying smaller (%d px)",
-                                side, self.size)
+                    log.warning(
+                        "CUDA out of memory at working size %d px; retrying smaller (%d px)", side, self.size
+                    )
                     self._warned_oom = True
