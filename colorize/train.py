@@ -33,11 +33,12 @@ from colorize.config import Config
 from colorize.data import build_splits
 from colorize.fileio import atomic_write_text
 from colorize.losses import d_loss, generator_loss
+from colorize.metrics import higher_is_better, is_better
 from colorize.models import build_discriminator, build_generator
 from colorize.monitor import TrainMonitor, record_activations, snapshot, update_ratios
 from colorize.schedule import make_scheduler
 from colorize.seeding import rng_state, seed_everything, set_rng_state
-from colorize.validation import HIGHER_IS_BETTER, validate
+from colorize.validation import validate
 
 log = logging.getLogger("colorize.train")
 
@@ -121,12 +122,6 @@ def _grad_norm(params, clip: float) -> torch.Tensor:
     return torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
 
 
-def _better(metric: str, new: float, old: float | None) -> bool:
-    if old is None:
-        return True
-    return new > old if metric.split("/")[-1] in HIGHER_IS_BETTER else new < old
-
-
 def _rewrite_metrics_upto(path: Path, step: int) -> None:
     """On resume, drop log lines written after the checkpoint (and a torn last line)."""
     if not path.exists():
@@ -154,6 +149,7 @@ def train(
     """Train until cfg.train.steps (or early stopping); returns a summary dict."""
     out_dir = Path(out_dir)
     t = cfg.train
+    higher_is_better(cfg.log.best_metric)  # an unknown metric name fails now, not after hours
     device_kind = "cuda" if t.device == "cuda" or (t.device == "auto" and torch.cuda.is_available()) else "cpu"
     info = distributed.setup(device_kind)
     device = pick_device(device_kind, info.local_rank)
@@ -340,6 +336,7 @@ def train(
                     metrics_file.flush()
             if want_health:
                 monitor.network_health(progress.step, "generator", G, g_acts, update_ratios(G, before))
+                monitor.network_health(progress.step, "discriminator", D, {}, {})
             if monitor is not None and progress.step % cfg.log.image_every == 0:
                 with torch.no_grad():
                     G.eval()
@@ -354,7 +351,7 @@ def train(
                 set_train_mode()
                 progress.last_val = val
                 key = cfg.log.best_metric
-                if key in val and _better(key, val[key], progress.best_value):
+                if key in val and is_better(key, val[key], progress.best_value):
                     progress.best_value, progress.best_step = val[key], progress.step
                     progress.rounds_without_improvement = 0
                     is_best = True

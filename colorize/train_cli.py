@@ -36,9 +36,12 @@ def main(args: argparse.Namespace) -> int:
         overrides.append(f"train.seed={args.seed}")
     if args.git_tag:
         overrides.append("log.git_tag=true")
+    from colorize.metrics import higher_is_better
+
     try:
         cfg = load_config(args.config, overrides)
-    except ConfigError as exc:
+        higher_is_better(cfg.log.best_metric)
+    except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

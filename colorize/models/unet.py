@@ -80,6 +80,7 @@ class UNetGenerator(nn.Module):
             Up(widths[i + 1], widths[i], widths[i], norm) for i in reversed(range(depth))
         )
         self.head = nn.Conv2d(widths[0], out_ch, 1)
+        self.head.small_init = True  # init_weights scales it down: training starts near mid-gray
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
