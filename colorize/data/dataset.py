@@ -53,11 +53,10 @@ class PairDataset(Dataset):
         self.seed = int(seed)
         self.epoch = 0
         self.cache_dir = Path(cache_dir)
-        entries = [f for f in files if isinstance(f, CachedImage)]
-        paths = [f for f in files if not isinstance(f, CachedImage)]
-        if paths:
-            entries += cache_all(paths, self.cache_dir, self.side).usable
-        self.entries: list[CachedImage] = entries
+        paths = [Path(f) for f in files if not isinstance(f, CachedImage)]
+        cached = {e.source: e for e in cache_all(paths, self.cache_dir, self.side).usable} if paths else {}
+        entries = [f if isinstance(f, CachedImage) else cached.get(Path(f)) for f in files]
+        self.entries: list[CachedImage] = [e for e in entries if e is not None]  # in the given order
         self._warned: set[Path] = set()
 
     def __len__(self) -> int:
