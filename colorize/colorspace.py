@@ -30,7 +30,11 @@ def merge(gray: Image.Image, small: Image.Image, rgb: np.ndarray, shading: float
     """Full-size RGB from the input's full-size luma `gray` ("L"), the model's input `small` (the
     same image downscaled, "L") and the model's output `rgb` (uint8 h x w x 3, any size)."""
     size = gray.size
-    y_model, cb, cr = Image.fromarray(rgb, "RGB").convert("YCbCr").split()
+    model = Image.fromarray(rgb)
+    _, cb, cr = model.convert("YCbCr").split()
+    y_model = model.convert(
+        "L"
+    )  # the same luma as the input's gray, exactly (YCbCr's Y is off by 1 at times)
     cb, cr = _up(cb, size), _up(cr, size)
     if shading == 0:
         luma = np.asarray(gray, np.uint8)
@@ -40,18 +44,18 @@ def merge(gray: Image.Image, small: Image.Image, rgb: np.ndarray, shading: float
         gain = (np.asarray(y_model, np.float32) + K) / (np.asarray(small, np.float32) + K)
         if shading != 1:
             gain **= np.float32(shading)
-        gain = np.asarray(_up(Image.fromarray(gain, "F"), size), np.float32)
+        gain = np.asarray(_up(Image.fromarray(gain), size), np.float32)
         full = np.asarray(gray, np.float32) + np.float32(K)
         full *= gain
         full -= np.float32(K - 0.5)  # + 0.5: round, not truncate, below
         luma = np.clip(full, 0, 255).astype(np.uint8)
     fade = np.minimum(luma, np.uint8(INK)).astype(np.float32) * np.float32(1 / INK)
-    planes = [Image.fromarray(luma, "L")]
+    planes = [Image.fromarray(luma)]
     for plane in (cb, cr):
         c = np.asarray(plane, np.float32) - np.float32(127.5)
         c *= fade
         c += np.float32(128.0)  # 127.5 back, + 0.5 to round
-        planes.append(Image.fromarray(c.astype(np.uint8), "L"))
+        planes.append(Image.fromarray(c.astype(np.uint8)))
     return Image.merge("YCbCr", planes).convert("RGB")
 
 

@@ -1,0 +1,67 @@
+"""Shared by the Colorizer, batch and app tests: a tiny untrained checkpoint and line art drawn
+here (the tests never depend on the trained default model or on ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from colorize.checkpoint import save_checkpoint
+from colorize.config import Config
+from colorize.models import build_generator
+
+TINY = {"base": 8, "depth": 2}
+
+
+def tiny_card(kwargs: dict | None = None, step: int = 0, metrics: dict | None = None) -> dict:
+    return {
+        "step": step,
+        "generator": {"name": "unet", "kwargs": dict(kwargs or TINY)},
+        "discriminator": {"name": "patchgan", "kwargs": {"base": 8}},
+        "config": Config().to_dict(),
+        "metrics": dict(metrics or {}),
+    }
+
+
+def make_checkpoint(folder: Path, step: int = 0, metrics: dict | None = None, seed: int = 0) -> Path:
+    """An untrained tiny U-Net: it still outputs some color, which is all these tests need."""
+    import torch
+
+    torch.manual_seed(seed)
+    return save_checkpoint(Path(folder), tiny_card(step=step, metrics=metrics), build_generator("unet", TINY))
+
+
+def line_art(width: int = 240, height: int = 320, seed: int = 0) -> Image.Image:
+    """Black 1- and 3-pixel lines and a few gray fills on white paper, mode "L"."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(im)
+    for _ in range(6):
+        x0, y0 = rng.integers(0, width), rng.integers(0, height)
+        r = int(rng.integers(5, max(6, min(width, height) // 3)))
+        draw.ellipse(
+            (x0 - r, y0 - r, x0 + r, y0 + r),
+            fill=int(rng.integers(150, 240)),
+            outline=0,
+            width=int(rng.choice([1, 3])),
+        )
+    for _ in range(8):
+        pts = [tuple(int(v) for v in rng.integers(0, (width, height))) for _ in range(2)]
+        draw.line(pts, fill=0, width=int(rng.choice([1, 2])))
+    return im
+
+
+def color_page(width: int = 240, height: int = 320, seed: int = 0) -> Image.Image:
+    """A full-color picture: saturated blocks of many hues."""
+    rng = np.random.default_rng(seed)
+    hue = np.linspace(0, 255, width)[None].repeat(height, 0)
+    planes = [hue, np.full_like(hue, 200), rng.uniform(150, 255, (height, width))]
+    return Image.merge("HSV", [Image.fromarray(p.astype(np.uint8)) for p in planes]).convert("RGB")
+
+
+def mean_chroma(image: Image.Image) -> float:
+    """Mean distance of Cb, Cr from neutral, in 8-bit levels: 0 for any gray image."""
+    ycc = np.asarray(image.convert("RGB").convert("YCbCr"), dtype=np.int16)[..., 1:]
+    return float(np.abs(ycc - 128).mean())
