@@ -77,13 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from scraper.export import ExportError
     from scraper.lock import DataDirBusy
 
     try:
         if args.command == "fetch":
             return _fetch(args)
         return _clean(args)
-    except DataDirBusy as exc:
+    except (DataDirBusy, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
