@@ -47,10 +47,10 @@ def split_alpha(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         # 16/32-bit gray: scale to 8 bits instead of clipping.
         arr = np.asarray(im, dtype=np.float64)
         peak = 65535.0 if arr.max() > 255 else 255.0
-        im = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+        im = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8))
     if im.mode == "F":
         arr = np.asarray(im, dtype=np.float64)
-        im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
+        im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     alpha = None
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         im = im.convert("RGBA")
