@@ -44,17 +44,18 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
         r.fail("no batches to check")
         r.summary = "no data"
         return r
-    inp = torch.cat([b[0].float() for b in batches])
-    tgt = torch.cat([b[1].float() for b in batches])
     f = r.figures
-    f["batches"], f["samples"] = len(batches), int(inp.shape[0])
-
     # Shapes: every sample the same, 1 channel in, 3 out, sides a multiple of the model's.
-    shapes = sorted({(tuple(b[0].shape[1:]), tuple(b[1].shape[1:])) for b in batches})
+    shape_of = [(tuple(b[0].shape[1:]), tuple(b[1].shape[1:])) for b in batches]
+    shapes = sorted(set(shape_of))
     f["shapes"] = [{"input": list(i), "target": list(t)} for i, t in shapes]
     if len(shapes) > 1:
         r.fail(f"samples differ in shape: {shapes}")
-    in_shape, tgt_shape = shapes[0]
+        batches = [b for b, s in zip(batches, shape_of) if s == shape_of[0]]  # the rest: the first shape
+    in_shape, tgt_shape = shape_of[0]
+    inp = torch.cat([b[0].float() for b in batches])
+    tgt = torch.cat([b[1].float() for b in batches])
+    f["batches"], f["samples"] = len(batches), int(inp.shape[0])
     if in_shape[0] != 1 or tgt_shape[0] != 3 or in_shape[1:] != tgt_shape[1:]:
         r.fail(f"expected input [1,S,S] and target [3,S,S], got {list(in_shape)} and {list(tgt_shape)}")
     if multiple > 1 and any(s % multiple for s in in_shape[1:]):

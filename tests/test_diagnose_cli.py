@@ -1,0 +1,65 @@
+"""`python -m colorize diagnose` end to end on a folder of small PNGs: the real data pipeline, a
+tiny model, verdict lines, result.json and PNGs, exit status 0 on PASS and 1 on FAIL."""
+
+import json
+
+import pytest
+import torch
+from diagnose_helpers import write_color_pngs
+
+from colorize.cli import main
+
+torch.set_num_threads(1)
+
+TINY = """
+[data]
+size = 32
+batch_size = 4
+[model]
+generator_kwargs = { base = 8, depth = 2 }
+discriminator_kwargs = { base = 8, layers = 2 }
+[train]
+lr_g = 1e-3
+lr_d = 1e-3
+threads = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("diag")
+    write_color_pngs(root / "images", n=12)
+    (root / "tiny.toml").write_text(TINY)
+    return root
+
+
+def run(project, *args):
+    return main(["diagnose", *args, "--config", str(project / "tiny.toml"), "--data", str(project / "images"),
+                 "--cache-dir", str(project / "cache")])
+
+
+def test_all_checks_pass_and_write_their_figures(project, capsys):
+    out = project / "all"
+    assert run(project, "all", "--out", str(out)) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["check"] for s in summary] == ["data", "init", "zero-lr", "gradients", "overfit", "lr-range", "features"]
+    assert all(s["status"] in ("PASS", "WARN") for s in summary), summary
+    assert "check      status  summary" in text and "PASS data:" in text
+    for check, png in [("data", "pairs.png"), ("overfit", "curve.png"), ("lr-range", "lr_range.png"),
+                       ("gradients", "layers.png"), ("features", "filters.png"), ("zero-lr", "losses.png")]:
+        assert (out / check / png).stat().st_size > 0
+        result = json.loads((out / check / "result.json").read_text())
+        assert png in result["files"] and result["check"] == check
+
+
+def test_a_failing_check_exits_1(project, capsys):
+    out = project / "lr10"
+    assert run(project, "overfit", "--out", str(out), "--lr", "10", "--steps", "20") == 1
+    assert capsys.readouterr().out.startswith("FAIL overfit:")
+    assert json.loads((out / "result.json").read_text())["status"] == "FAIL"
+
+
+def test_bad_data_folder_is_one_line_error(project, capsys):
+    assert main(["diagnose", "data", "--data", str(project / "nope"), "--cache-dir", str(project / "cache")]) == 2
+    assert "nope" in capsys.readouterr().err
