@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import sys
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,10 +30,10 @@ from colorize.checkpoint import (
 from colorize.config import Config
 from colorize.data import build_splits
 from colorize.fileio import atomic_write_text
-from colorize.losses import d_loss, generator_loss
+from colorize.gan_step import GanStep, TrainingDiverged
 from colorize.metrics import higher_is_better, is_better
 from colorize.models import build_discriminator, build_generator
-from colorize.monitor import TrainMonitor, record_activations, snapshot, update_ratios
+from colorize.monitor import TrainMonitor
 from colorize.schedule import make_scheduler
 from colorize.seeding import rng_state, seed_everything, set_rng_state
 from colorize.validation import validate
@@ -43,10 +41,6 @@ from colorize.validation import validate
 log = logging.getLogger("colorize.train")
 
 DEFAULT_CACHE = Path(os.environ.get("COLORIZE_CACHE_DIR", Path.home() / ".cache" / "colorize"))
-
-
-class TrainingDiverged(RuntimeError):
-    """A non-finite loss: the run stops before the bad update, the last checkpoint stays intact."""
 
 
 @dataclass
@@ -104,22 +98,6 @@ def fixed_samples(splits, n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
     ds = splits.val if len(splits.val) else splits.test if len(splits.test) else splits.train
     items = [ds[i] for i in range(min(n, len(ds)))]
     return torch.stack([a for a, _ in items]), torch.stack([b for _, b in items])
-
-
-def _finite_or_raise(step: int, parts: dict[str, torch.Tensor]) -> None:
-    for name, value in parts.items():
-        if not math.isfinite(float(value.detach())):
-            raise TrainingDiverged(
-                f"step {step}: loss {name} is {float(value)}; stopped before updating, "
-                "the last checkpoint is intact (lower the learning rate or enable train.grad_clip)"
-            )
-
-
-def _grad_norm(params, clip: float) -> torch.Tensor:
-    params = [p for p in params if p.grad is not None]
-    if not params:
-        return torch.zeros(())
-    return torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
 
 
 def _rewrite_metrics_upto(path: Path, step: int) -> None:
@@ -224,7 +202,6 @@ def train(
     if info.enabled:
         ids = [device.index] if device.type == "cuda" else None
         G_run, D_run = DDP(G_run, device_ids=ids), DDP(D_run, device_ids=ids)
-    D_plain = D  # the G step goes through the unwrapped D: no gradient all-reduce for D there
 
     def set_train_mode() -> None:
         G.train()
@@ -232,7 +209,8 @@ def train(
         for m in frozen:
             m.eval()  # frozen encoder: its batch-norm statistics stay fixed too
 
-    use_gan = cfg.loss.lambda_gan > 0
+    stepper = GanStep(G, D, opt_g, opt_d, cfg.loss, G_run=G_run, D_run=D_run, amp=use_amp,
+                      device_type=device.type, grad_clip=t.grad_clip)
     sample_inp, sample_tgt = fixed_samples(splits)
     data_summary = {k: v for k, v in splits.summary.items()}
     git_before = gitinfo.git_state() if info.is_main else None
@@ -290,36 +268,11 @@ def train(
             inp = inp.to(device, non_blocking=True).contiguous(memory_format=fmt)
             target = target.to(device, non_blocking=True).contiguous(memory_format=fmt)
             want_health = monitor is not None and (step + 1) % cfg.log.hist_every == 0
-            logs: dict[str, torch.Tensor] = {}
-
-            with record_activations(G) if want_health else nullcontext({}) as g_acts:
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    fake = G_run(inp)
-            if use_gan:  # discriminator step
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    loss_d = d_loss(cfg.loss.gan, D_run(inp, target).float(), D_run(inp, fake.detach()).float())
-                _finite_or_raise(step + 1, {"d_loss": loss_d})
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                logs["grad_norm/discriminator"] = _grad_norm(D.parameters(), t.grad_clip)
-                opt_d.step()
-                logs["loss/d"] = loss_d.detach()
-
-            D_plain.requires_grad_(False)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = D_plain(inp, fake) if use_gan else None
-                loss_g, parts = generator_loss(cfg.loss, logits, fake, target)
-            D_plain.requires_grad_(True)
-            _finite_or_raise(step + 1, parts)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            logs["grad_norm/generator"] = _grad_norm(G.parameters(), t.grad_clip)
-            before = snapshot(G) if want_health else None
-            opt_g.step()
+            result = stepper(inp, target, step + 1, health=want_health)
+            logs, g_acts = result.logs, result.activations
             sched_g.step()
             sched_d.step()
             progress.step = step + 1
-            logs.update({f"loss/{k}": v for k, v in parts.items()})
 
             if progress.step % cfg.log.log_every == 0 or progress.step == t.steps:
                 values = {k: float(distributed.all_mean(v.float().cpu(), info)) for k, v in logs.items()}
@@ -335,7 +288,7 @@ def train(
                     metrics_file.write(json.dumps({"step": progress.step, **values}) + "\n")
                     metrics_file.flush()
             if want_health:
-                monitor.network_health(progress.step, "generator", G, g_acts, update_ratios(G, before))
+                monitor.network_health(progress.step, "generator", G, g_acts, result.update_ratios)
                 monitor.network_health(progress.step, "discriminator", D, {}, {})
             if monitor is not None and progress.step % cfg.log.image_every == 0:
                 with torch.no_grad():
