@@ -1,0 +1,45 @@
+"""Shared by the benchmark scripts: one JSON line per measurement, with the context needed to
+compare figures across machines."""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def context(device: torch.device) -> dict:
+    ctx = {"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
+           "machine": platform.machine()}
+    if device.type == "cuda":
+        ctx["gpu"] = torch.cuda.get_device_name(device)
+    return ctx
+
+
+def timed(fn: Callable[[], None], repeats: int, warmup: int, sync: Callable[[], None] = lambda: None) -> dict:
+    """Median, min and max seconds of `fn` over `repeats` runs after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeats": repeats}
+
+
+def emit(record: dict) -> None:
+    print(json.dumps(record), flush=True)
+    sys.stdout.flush()
