@@ -33,8 +33,10 @@ def tiny_d():
 # zero-lr ------------------------------------------------------------------------------------
 
 def test_zero_lr_passes_a_correct_gan_setup():
-    r = check_zero_lr(tiny_unet(), tiny_d(), synthetic_batches(8), loss, CFG.loss)
+    # None: the trainer's own GanStep and loss
+    r = check_zero_lr(tiny_unet(), tiny_d(), synthetic_batches(8), None, CFG.loss)
     assert r.status == "PASS", r.problems
+    assert len(r.figures["fresh_batch_losses"]) == 8
     assert r.figures["changed_weights"] == {} and r.figures["repeated_batch_relative_spread"] == 0
     assert "losses.png" in r.images
 
@@ -126,7 +128,7 @@ def test_lr_range_fails_when_nothing_learns():
 # gradients ----------------------------------------------------------------------------------
 
 def test_gradients_pass_on_a_correct_gan_setup():
-    r = check_gradients(tiny_unet(), tiny_d(), synthetic_batches(4), loss, CFG.loss, lr=2e-4, steps=4)
+    r = check_gradients(tiny_unet(), tiny_d(), synthetic_batches(4), None, CFG.loss, lr=2e-4, steps=4)
     assert r.status == "PASS", r.problems
     rows = r.figures["layers"]
     assert len(rows) == 11 and all(x["grad_norm"] > 0 and x["weight_norm"] > 0 for x in rows)
@@ -135,7 +137,7 @@ def test_gradients_pass_on_a_correct_gan_setup():
 
 
 def test_gradients_catch_a_learning_rate_of_10():
-    r = check_gradients(tiny_unet(), None, synthetic_batches(3), loss, CFG.loss, lr=10.0, steps=3)
+    r = check_gradients(tiny_unet(), tiny_d(), synthetic_batches(3), None, CFG.loss, lr=10.0, steps=3)
     assert any("updates rewrite the weights" in m for m in r.messages("FAIL"))
 
 

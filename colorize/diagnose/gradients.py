@@ -15,8 +15,8 @@ from colorize.config import LossConfig
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
-from colorize.diagnose.steps import LossFn, adam, gan_step
-from colorize.monitor import dead_fraction, layer_params, record_activations, snapshot, update_ratios
+from colorize.diagnose.steps import LossFn, adam, make_step
+from colorize.monitor import dead_fraction, layer_params
 
 # Thresholds, all on the generator's last step.
 GRAD_RATIO_WARN, GRAD_RATIO_FAIL = 1e2, 1e4  # per-element gradient RMS, first vs last layer
@@ -47,29 +47,23 @@ def layer_table(model: nn.Module, acts: dict[str, torch.Tensor], ratios: dict[st
     return rows
 
 
-def check_gradients(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon_loss: LossFn,
+def check_gradients(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon_loss: LossFn | None,
                     loss_cfg: LossConfig, lr: float, betas=(0.5, 0.999), steps: int = 5,
                     device: torch.device | str = "cpu") -> CheckResult:
+    """recon_loss None: the trainer's own step and loss (colorize.gan_step)."""
     r = CheckResult("gradients")
     f = r.figures
     G.train()
     if D is not None:
         D.train()
     opt_g, opt_d = adam(G, lr, betas), adam(D, lr, betas)
-    before: dict[str, torch.Tensor] = {}
+    step = make_step(G, D, opt_g, opt_d, loss_cfg, recon_loss)
     logs: dict[str, float] = {}
     acts: dict[str, torch.Tensor] = {}
+    ratios: dict[str, float] = {}
     for k in range(steps):
         inp, target = batches[k % len(batches)]
-        last = k == steps - 1
-        if last:
-            with record_activations(G) as found:
-                logs = gan_step(G, D, opt_g, opt_d, loss_cfg, recon_loss, inp.to(device), target.to(device),
-                                before_g_step=lambda: before.update(snapshot(G)))
-            acts = dict(found)
-        else:
-            logs = gan_step(G, D, opt_g, opt_d, loss_cfg, recon_loss, inp.to(device), target.to(device))
-    ratios = update_ratios(G, before)
+        logs, acts, ratios = step(inp.to(device), target.to(device), health=k == steps - 1)
     rows = layer_table(G, acts, ratios)
     layers = [x for x in rows if "layer" in x]
     units = [x for x in rows if "activation" in x]

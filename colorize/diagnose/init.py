@@ -112,4 +112,4 @@ def check_init(model: nn.Module, inp: torch.Tensor, target: torch.Tensor,
 def run(setup) -> CheckResult:
     inp, target = setup.batches(1)[0]
     model = setup.generator()
-    return check_init(model, inp.to(setup.device), target.to(setup.device), setup.recon_loss)
+    return check_init(model, inp.to(setup.device), target.to(setup.device), setup.loss_fn())

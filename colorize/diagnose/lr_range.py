@@ -99,5 +99,5 @@ def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, confi
 
 def run(setup: Setup, steps: int = 100, batches: int = 8) -> CheckResult:
     t = setup.cfg.train
-    return check_lr_range(setup.generator(), setup.batches(batches), setup.recon_loss, t.lr_g, steps=steps,
+    return check_lr_range(setup.generator(), setup.batches(batches), setup.loss_fn(), t.lr_g, steps=steps,
                           betas=t.betas, device=setup.device)

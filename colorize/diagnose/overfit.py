@@ -70,4 +70,4 @@ def run(setup: Setup, steps: int = 300, batch_size: int = 4, lr: float | None = 
     inp, target = setup.batches(1)[0]
     t = setup.cfg.train
     return check_overfit(setup.generator(), inp[:batch_size].to(setup.device), target[:batch_size].to(setup.device),
-                         setup.recon_loss, lr if lr is not None else t.lr_g, steps, betas=t.betas)
+                         setup.loss_fn(), lr if lr is not None else t.lr_g, steps, betas=t.betas)

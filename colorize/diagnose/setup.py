@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from colorize.config import Config
-from colorize.losses import generator_loss
+from colorize.diagnose.steps import LossFn, default_recon
 from colorize.models import build_discriminator, build_generator
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (input [N,1,S,S], target [N,3,S,S]) in [-1, 1]
@@ -33,7 +33,7 @@ class Setup:
     batches: Callable[[int], list[Batch]]  # the first n consecutive training batches, as training sees them
     make_generator: Callable[[], nn.Module] | None = None
     make_discriminator: Callable[[], nn.Module] | None = None
-    recon_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    recon_loss: LossFn | None = None  # None: the trainer's own loss and training step
     split_hashes: dict[str, list[str]] = field(default_factory=dict)  # split -> content hashes
     sample: Batch | None = None  # a fixed (validation) sample for pictures
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
@@ -46,9 +46,10 @@ class Setup:
             self.make_discriminator = lambda: build_discriminator(
                 cfg.model.discriminator, dict(cfg.model.discriminator_kwargs)
             )
-        if self.recon_loss is None:
-            # The generator's loss without the adversarial term: lambda_mse * MSE (+ lambda_l1 * L1).
-            self.recon_loss = lambda fake, target: generator_loss(cfg.loss, None, fake, target)[0]
+
+    def loss_fn(self) -> LossFn:
+        """The reconstruction loss: the injected one, or the generator's loss without its GAN term."""
+        return self.recon_loss or default_recon(self.cfg.loss)
 
     def generator(self, seed: int | None = None) -> nn.Module:
         """A fresh generator on the device; seeded so that every check starts from the same weights."""

@@ -1,17 +1,27 @@
-"""One training step as the trainer does it (discriminator step, then generator step), written out
-here so the checks control the learning rate, regularization and the loss themselves."""
+"""Training steps for the checks. By default the trainer's own GanStep runs (discriminator update,
+then generator update), so the checks exercise the code a long run will execute. A check given a
+custom reconstruction loss (tests inject broken ones) runs the same sequence written out here."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from colorize.config import LossConfig
-from colorize.losses import d_loss, g_adv_loss
+from colorize.gan_step import GanStep, TrainingDiverged
+from colorize.losses import d_loss, g_adv_loss, generator_loss
+from colorize.monitor import record_activations, snapshot, update_ratios
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+StepFn = Callable[..., tuple[dict[str, float], dict[str, torch.Tensor], dict[str, float]]]
+
+
+def default_recon(loss_cfg: LossConfig) -> LossFn:
+    """The generator's loss without its adversarial term: lambda_mse * MSE (+ lambda_l1 * L1)."""
+    return lambda fake, target: generator_loss(loss_cfg, None, fake, target)[0]
 
 
 def adam(model: nn.Module | None, lr: float, betas=(0.5, 0.999), weight_decay: float = 0.0):
@@ -21,34 +31,73 @@ def adam(model: nn.Module | None, lr: float, betas=(0.5, 0.999), weight_decay: f
                             weight_decay=weight_decay)
 
 
-def gan_step(G: nn.Module, D: nn.Module | None, opt_g, opt_d, loss_cfg: LossConfig, recon_loss: LossFn,
-             inp: torch.Tensor, target: torch.Tensor, before_g_step: Callable[[], None] | None = None,
-             ) -> dict[str, float]:
-    """D step (when D is given), then G step on recon_loss (+ lambda_gan x adversarial loss).
-    `before_g_step` runs after G's backward, before its update (to snapshot weights or read grads)."""
-    fake = G(inp)
-    logs: dict[str, float] = {}
-    if D is not None:
-        loss_d = d_loss(loss_cfg.gan, D(inp, target).float(), D(inp, fake.detach()).float())
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        logs["d_loss"] = float(loss_d.detach())
-    recon = recon_loss(fake, target)
-    total = recon
-    if D is not None:
-        D.requires_grad_(False)
-        adv = g_adv_loss(loss_cfg.gan, D(inp, fake).float())
-        D.requires_grad_(True)
-        total = recon + loss_cfg.lambda_gan * adv
-        logs["g_adv"] = float(adv.detach())
-    opt_g.zero_grad(set_to_none=True)
-    total.backward()
-    if before_g_step is not None:
-        before_g_step()
-    opt_g.step()
-    logs["recon"] = float(recon.detach())
-    logs["g_total"] = float(total.detach())
-    with torch.no_grad():
+def make_step(G: nn.Module, D: nn.Module | None, opt_g, opt_d, loss_cfg: LossConfig,
+              recon_loss: LossFn | None = None) -> StepFn:
+    """step(inp, target, health=False) -> (logs, generator pre-activations, update ratios).
+    logs: recon, g_total, (d_loss, g_adv with a discriminator), mse; NaN when the step diverged."""
+    if recon_loss is None and D is not None:
+        return _trainer_step(G, D, opt_g, opt_d, loss_cfg)
+    return _own_step(G, D, opt_g, opt_d, loss_cfg, recon_loss or default_recon(loss_cfg))
+
+
+def _trainer_step(G, D, opt_g, opt_d, loss_cfg: LossConfig) -> StepFn:
+    stepper = GanStep(G, D, opt_g, opt_d, loss_cfg)
+    count = [0]
+
+    def step(inp, target, health: bool = False):
+        count[0] += 1
+        try:
+            result = stepper(inp, target, count[0], health=health)
+        except TrainingDiverged:
+            return {"recon": math.nan, "g_total": math.nan, "mse": math.nan}, {}, {}
+        lg = {k: float(v.detach()) for k, v in result.logs.items()}
+        recon = loss_cfg.lambda_mse * lg["loss/g_mse"] + loss_cfg.lambda_l1 * lg.get("loss/g_l1", 0.0)
+        logs = {"recon": recon, "g_total": lg["loss/g_total"], "mse": lg["loss/g_mse"]}
+        if "loss/d" in lg:
+            logs["d_loss"] = lg["loss/d"]
+        if "loss/g_adv" in lg:
+            logs["g_adv"] = lg["loss/g_adv"]
+        return logs, dict(result.activations), result.update_ratios
+
+    return step
+
+
+def _own_step(G, D, opt_g, opt_d, loss_cfg: LossConfig, recon_loss: LossFn) -> StepFn:
+    use_gan = D is not None and loss_cfg.lambda_gan > 0
+
+    def step(inp, target, health: bool = False):
+        logs: dict[str, float] = {}
+        with record_activations(G) if health else _nothing() as acts:
+            fake = G(inp)
+        if use_gan:
+            loss_d = d_loss(loss_cfg.gan, D(inp, target).float(), D(inp, fake.detach()).float())
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            logs["d_loss"] = float(loss_d.detach())
+        recon = recon_loss(fake, target)
+        total = recon
+        if use_gan:
+            D.requires_grad_(False)
+            adv = g_adv_loss(loss_cfg.gan, D(inp, fake).float())
+            D.requires_grad_(True)
+            total = recon + loss_cfg.lambda_gan * adv
+            logs["g_adv"] = float(adv.detach())
+        opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        before = snapshot(G) if health else None
+        opt_g.step()
+        logs["recon"] = float(recon.detach())
+        logs["g_total"] = float(total.detach())
         logs["mse"] = float(torch.mean((fake.detach().float() - target.float()) ** 2))
-    return logs
+        return logs, dict(acts), update_ratios(G, before) if health else {}
+
+    return step
+
+
+class _nothing:
+    def __enter__(self):
+        return {}
+
+    def __exit__(self, *exc):
+        return False

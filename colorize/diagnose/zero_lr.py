@@ -15,7 +15,7 @@ from colorize.config import LossConfig
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
-from colorize.diagnose.steps import LossFn, adam, gan_step
+from colorize.diagnose.steps import LossFn, adam, default_recon, make_step
 
 
 def _params(model: nn.Module | None, prefix: str) -> dict[str, torch.Tensor]:
@@ -24,8 +24,9 @@ def _params(model: nn.Module | None, prefix: str) -> dict[str, torch.Tensor]:
     return {f"{prefix}.{n}": p.detach().clone() for n, p in model.named_parameters()}
 
 
-def check_zero_lr(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon_loss: LossFn,
+def check_zero_lr(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon_loss: LossFn | None,
                   loss_cfg: LossConfig, repeats: int = 5, device: torch.device | str = "cpu") -> CheckResult:
+    """recon_loss None: the trainer's own step and loss (colorize.gan_step)."""
     r = CheckResult("zero-lr")
     f = r.figures
     G.train()
@@ -33,9 +34,11 @@ def check_zero_lr(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon
         D.train()
     opt_g, opt_d = adam(G, 0.0), adam(D, 0.0)
     before = {**_params(G, "G"), **_params(D, "D")}
+    train_step = make_step(G, D, opt_g, opt_d, loss_cfg, recon_loss)
+    recon_loss = recon_loss or default_recon(loss_cfg)
 
     def step(inp, target):
-        return gan_step(G, D, opt_g, opt_d, loss_cfg, recon_loss, inp.to(device), target.to(device))
+        return train_step(inp.to(device), target.to(device))[0]
 
     # 1. The same batch again and again: a deterministic forward pass gives the same loss each time.
     inp0, tgt0 = batches[0]
