@@ -134,45 +134,38 @@ class Fetch:
     def _list(self) -> None:
         opts, db = self.opts, self.db
         state = db.query_state(self.key, opts.tags)
-        kept = db.kept_count(self.key)
-        limit = opts.limit if opts.limit > 0 else float("inf")
-        if kept >= limit or (state.done and not opts.relist):
-            # Nothing to list: this query already has what was asked for.
-            why = f"--limit {opts.limit} reached" if kept >= limit else "the results ended last time"
-            self.summary.listing_note = (f"listing not needed: this query has {kept} posts and {why} "
-                                         "(--relist looks for newer posts)")
+        self._kept = db.kept_count(self.key)
+        self._limit = opts.limit if opts.limit > 0 else float("inf")
+        if self._kept >= self._limit:
+            self.summary.listing_note = (f"listing not needed: this query has {self._kept} posts, "
+                                         f"--limit {opts.limit} reached (raise it to get more)")
             return
+        if state.done and not opts.relist:
+            self.summary.listing_note = (f"listing not needed: this query has {self._kept} posts and the "
+                                         "results ended last time (--relist looks for newer posts)")
+            return
+        # Normally the listing continues below the lowest post listed so far. --relist starts at
+        # the newest post, and once it reaches posts listed before, jumps below them.
+        relist_first = opts.relist and state.cursor_id is not None
+        starts = [None, state.cursor_id] if relist_first else [None if opts.relist else state.cursor_id]
         client = ApiClient(opts.base_url, opts.fmt, opts.http, opts.rate)
         lister = Lister(client, opts.tags, opts.rating, opts.page_size, opts.attempts + 1,
                         opts.http.backoff, warn=self.log)
-        start = None if opts.relist else state.cursor_id
         reached_end = False
         try:
-            for page in lister.pages(start):
-                for bad in page.bad_entries:
-                    self.summary.skipped["unusable listing entry"] += 1
-                    self.log(f"skipped a listing entry: {bad}")
-                entries, lowest = [], None
-                known = db.known_posts(self.key, (p.id for p in page.posts))
-                for post in page.posts:
-                    if kept >= limit:
+            for segment, start in enumerate(starts):
+                caught_up = False
+                for page in lister.pages(start):
+                    caught_up = self._take_page(page) and relist_first and segment == 0
+                    if self._kept >= self._limit or caught_up:
                         break
-                    entry, counts = self._decide(post, known.get(post.id))
-                    entries.append(entry)
-                    lowest = post.id if lowest is None else min(lowest, post.id)
-                    kept += counts
-                    self.summary.kept += counts
-                self.summary.listed += len(entries)
-                self.summary.pages = lister.pages_fetched
-                db.record_listing(self.key, entries, lowest)
-                if not opts.list_only:
-                    for post, status, _ in entries:
-                        if status == "pending":
-                            self._submit(post)
-                self._drain(max(4 * opts.workers, opts.page_size))
-                if kept >= limit:
+                    reached_end = page.last
+                if not caught_up:
                     break
-                reached_end = page.last
+                if state.done:
+                    reached_end = True  # everything below was listed by an earlier run
+                    break
+                self.log(f"--relist caught up with earlier listings; continuing below post {state.cursor_id}")
         except ListingError as exc:
             self.summary.listing_error = str(exc)
             self.log(f"listing stopped: {exc}")
@@ -181,6 +174,31 @@ class Fetch:
             self.summary.pages = lister.pages_fetched
         if reached_end:
             db.set_query_done(self.key, True)
+
+    def _take_page(self, page) -> bool:
+        """Decide, record and queue one page (up to --limit). True when every post on it was
+        already part of this query."""
+        for bad in page.bad_entries:
+            self.summary.skipped["unusable listing entry"] += 1
+            self.log(f"skipped a listing entry: {bad}")
+        known = self.db.known_posts(self.key, (p.id for p in page.posts))
+        entries, lowest = [], None
+        for post in page.posts:
+            if self._kept >= self._limit:
+                break
+            entry, counts = self._decide(post, known.get(post.id))
+            entries.append(entry)
+            lowest = post.id if lowest is None else min(lowest, post.id)
+            self._kept += counts
+            self.summary.kept += counts
+        self.summary.listed += len(entries)
+        self.db.record_listing(self.key, entries, lowest)
+        if not self.opts.list_only:
+            for post, status, _ in entries:
+                if status == "pending":
+                    self._submit(post)
+        self._drain(max(4 * self.opts.workers, self.opts.page_size))
+        return bool(page.posts) and all(p.id in known and known[p.id].linked for p in page.posts)
 
     def _decide(self, post: Post, known: KnownPost | None) -> tuple[tuple[Post, str, str | None], int]:
         """(manifest entry, 1 if it newly counts toward --limit for this query)."""

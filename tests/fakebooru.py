@@ -147,7 +147,8 @@ class FakeBooru:
 
     # ---- control ---------------------------------------------------------------------------
     def start(self) -> FakeBooru:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fakebooru", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fakebooru",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -160,6 +161,13 @@ class FakeBooru:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def add_posts(self, posts: list[FakePost]) -> None:
+        """New uploads: they appear at the top of the results (newest first)."""
+        with self._lock:
+            self.posts = sorted(self.posts + posts, key=lambda p: -p.id)
+            self.by_path.update({p.path: p for p in posts})
+            self._cache.clear()
 
     def add_fault(self, fault: Fault) -> Fault:
         with self._lock:

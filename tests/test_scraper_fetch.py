@@ -63,9 +63,9 @@ def test_rerun_requests_nothing_already_verified(tmp_path):
         assert len(booru.hits("image")) == before_img
         assert summary.downloaded == 0 and "listing not needed" in summary.listing_note
         summary, _ = fetch(booru, out, relist=True)  # lists again, still downloads nothing
-        assert len(booru.hits("api")) == before_api + 2
+        assert len(booru.hits("api")) == before_api + 1  # one page of known posts: caught up
         assert len(booru.hits("image")) == before_img
-        assert summary.skipped["already downloaded"] == 15
+        assert summary.skipped["already downloaded"] == 10
 
 
 def test_json_format_current_and_legacy(tmp_path):
@@ -93,6 +93,38 @@ def test_limit_then_continue_with_a_larger_limit(tmp_path):
         assert resumed["pid"] == "0" and resumed["tags"] == f"1girl solo id:<{newest[6].id}"
         assert files_on_disk(out) == _expected_files(newest[:12])
         assert len(booru.hits("image")) == 12  # each file requested once over both runs
+
+
+def test_relist_picks_up_new_uploads_and_stops_at_known_posts(tmp_path):
+    posts = make_posts(20)
+    out = tmp_path / "data"
+    with FakeBooru(posts) as booru:
+        fetch(booru, out, limit=0, page_size=5)
+        assert len(booru.hits("api")) == 4
+        new = make_posts(3, first_id=5000)
+        booru.add_posts(new)
+        summary, _ = fetch(booru, out, limit=0, page_size=5, relist=True)
+        relist = [h.params["pid"] for h in booru.hits("api")[4:]]
+        assert relist == ["0", "1"]  # 3 new + 2 known, then a page of known posts: stop
+        assert {h.post_id for h in booru.hits("image")[20:]} == {p.id for p in new}
+    assert files_on_disk(out) == _expected_files(posts + new) and summary.kept == 3
+
+
+def test_relist_jumps_below_what_an_unfinished_listing_reached(tmp_path):
+    posts = make_posts(20)
+    newest = sorted(posts, key=lambda p: -p.id)
+    out = tmp_path / "data"
+    with FakeBooru(posts) as booru:
+        fetch(booru, out, limit=10, page_size=5)
+        new = make_posts(3, first_id=5000)
+        booru.add_posts(new)
+        _, log = fetch(booru, out, limit=20, page_size=5, relist=True)
+        relist = [(h.params["pid"], h.params["tags"]) for h in booru.hits("api")[2:]]
+    cursor = newest[9].id
+    assert relist == [("0", "1girl solo"), ("1", "1girl solo"),
+                      ("0", f"1girl solo id:<{cursor}"), ("1", f"1girl solo id:<{cursor}")]
+    assert any("caught up" in line for line in log)
+    assert files_on_disk(out) == _expected_files(new + newest[:17])  # 20 kept: 3 new + 17 newest
 
 
 def test_api_rate_is_respected(tmp_path):
