@@ -16,10 +16,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from colorize.fileio import atomic_dir, atomic_write_text
+from scraper.clean_options import CleanOptions
 from scraper.contact_sheet import write_sheet
 from scraper.dedupe import near_duplicates
 from scraper.export import export_kept
-from scraper.features import Screen, analyse, analyse_job, cheap_reason
+from scraper.features import analyse, analyse_job, cheap_reason
 from scraper.lock import DataDirLock
 from scraper.manifest import Manifest
 
@@ -32,22 +33,6 @@ REASONS = (
     "unreadable", "too_small", "extreme_aspect", "monochrome_tag", "low_colorfulness",
     "near_duplicate", "no_face", "multiple_faces", "small_face",
 )
-
-
-@dataclass
-class CleanOptions:
-    min_side: int = 256
-    max_aspect: float = 2.5  # longer side / shorter side
-    min_colorfulness: float = 2.5  # chroma spread; see features.chroma_spread for the measurements
-    dup_distance: int = 8  # of 64 pHash bits
-    min_face_frac: float = 0.01  # largest face box area / image area
-    face_likelihood: float = 0.8
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    sheet_size: int = 100  # thumbnails per contact sheet
-
-    @property
-    def screen(self) -> Screen:
-        return Screen(self.min_side, self.max_aspect, self.min_colorfulness)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from scraper.clean_options import CleanOptions
 from scraper.client import USER_AGENT, HttpOptions
 
 RATINGS = ("general", "safe", "sensitive", "questionable", "explicit")
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--min-side", type=_positive(int), default=0,
                    help="skip posts whose shorter side is below this (from the listing, not downloaded)")
     f.add_argument("--rating", choices=RATINGS, default=None, help="only posts with this rating")
-    f.add_argument("--extensions", type=_extensions, default=(".jpg", ".jpeg", ".png"),
+    f.add_argument("--extensions", type=_extensions, default="jpg,jpeg,png",
                    help="original file types to keep, comma separated")
     f.add_argument("--page-size", type=int, default=100, help="posts per API request (the site allows up to 1000)")
     f.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a server")
@@ -62,16 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     c.add_argument("--export", type=Path, default=None, metavar="EXPORT_DIR",
                    help="write the kept images (hard links, else copies) to this flat folder")
-    c.add_argument("--min-face-frac", type=float, default=None,
+    d = CleanOptions()  # the defaults live in one place
+    c.add_argument("--min-face-frac", type=float, default=d.min_face_frac,
                    help="drop images whose largest face box covers less than this fraction of the image area")
-    c.add_argument("--min-side", type=int, default=None, help="drop images whose shorter side is below this")
-    c.add_argument("--max-aspect", type=float, default=None, help="drop images longer than this times their width (or wider)")
-    c.add_argument("--min-colorfulness", type=float, default=None,
-                   help="drop untagged images whose chroma spread is below this (gray, sepia)")
-    c.add_argument("--dup-distance", type=int, default=None, help="pHash bits within which two images are duplicates")
-    c.add_argument("--face-likelihood", type=float, default=None, help="animeface likelihood that counts as a face")
-    c.add_argument("--workers", type=int, default=None, help="processes analysing images (default: CPU count)")
-    c.add_argument("--sheet-size", type=int, default=None, help="thumbnails per contact sheet")
+    c.add_argument("--min-side", type=int, default=d.min_side,
+                   help="drop images whose shorter side is below this many pixels")
+    c.add_argument("--max-aspect", type=float, default=d.max_aspect,
+                   help="drop images whose longer side exceeds this many times the shorter")
+    c.add_argument("--min-colorfulness", type=float, default=d.min_colorfulness,
+                   help="drop images whose chroma spread is below this (gray, sepia; see README)")
+    c.add_argument("--dup-distance", type=int, default=d.dup_distance,
+                   help="pHash bits (of 64) within which two images are near-duplicates")
+    c.add_argument("--face-likelihood", type=float, default=d.face_likelihood,
+                   help="animeface likelihood from which a detection counts as a face")
+    c.add_argument("--workers", type=int, default=d.workers, help="processes analysing images (the CPU count)")
+    c.add_argument("--sheet-size", type=int, default=d.sheet_size, help="thumbnails per contact sheet")
     return parser
 
 
@@ -113,7 +119,7 @@ def _fetch(args) -> int:
 
 
 def _clean(args) -> int:
-    from scraper.clean import CleanOptions, run_clean
+    from scraper.clean import run_clean
 
     overrides = {k: v for k, v in vars(args).items()
                  if k not in ("command", "data_dir", "export") and v is not None}

@@ -20,7 +20,7 @@ from scraper.ratelimit import RateLimiter
 
 USER_AGENT = f"colorize-scraper/{__version__} (manga/anime colorization dataset builder; python-requests)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-# A server asking for a longer pause than this is treated as a failure rather than obeyed for hours.
+# A server asking for a longer pause than this gets this long (urllib3 caps Retry-After), not hours.
 RETRY_AFTER_MAX = 300.0
 
 

@@ -5,7 +5,6 @@ results are stored in the manifest so a re-run only looks at new or changed file
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
@@ -13,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from colorize.images import ImageLoadError, open_image, split_alpha
+from scraper.clean_options import Screen
 from scraper.faces import detect_faces
 
 COLOR_SIDE = 256  # colorfulness is measured on a thumbnail: speed, and JPEG chroma noise averages out
@@ -37,15 +37,6 @@ def chroma_spread(rgb: Image.Image) -> float:
         means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
         residual += float(((values - means[band]) ** 2).sum())
     return float(np.sqrt(residual / max(1, len(ycc))))
-
-
-@dataclass
-class Screen:
-    """The cheap checks, passed to workers so faces are only detected where they can matter."""
-
-    min_side: int
-    max_aspect: float
-    min_colorfulness: float
 
 
 def cheap_reason(features: dict, mono_tag: str | None, screen: Screen) -> tuple[str, str] | None:

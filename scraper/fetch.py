@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from scraper.client import ApiClient, HttpOptions
 from scraper.download import Downloader, DownloadResult
-from scraper.listing import Lister, ListingError, query_key
+from scraper.listing import Lister, ListingError, ordered_by_id, query_key
 from scraper.lock import DataDirLock
 from scraper.manifest import KnownPost, Manifest
 from scraper.posts import Post
@@ -146,8 +146,9 @@ class Fetch:
             return
         # Normally the listing continues below the lowest post listed so far. --relist starts at
         # the newest post, and once it reaches posts listed before, jumps below them.
-        relist_first = opts.relist and state.cursor_id is not None
-        starts = [None, state.cursor_id] if relist_first else [None if opts.relist else state.cursor_id]
+        by_id = ordered_by_id(opts.tags)  # with sort:, always from the top (known posts cost nothing)
+        relist_first = opts.relist and state.cursor_id is not None and by_id
+        starts = [None, state.cursor_id] if relist_first else [None if opts.relist or not by_id else state.cursor_id]
         client = ApiClient(opts.base_url, opts.fmt, opts.http, opts.rate)
         lister = Lister(client, opts.tags, opts.rating, opts.page_size, opts.attempts + 1,
                         opts.http.backoff, warn=self.log)

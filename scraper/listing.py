@@ -35,6 +35,12 @@ def search_tags(tags: str, rating: str | None, below_id: int | None) -> str:
     return " ".join(terms)
 
 
+def ordered_by_id(tags: str) -> bool:
+    """Newest first, the default. With a sort: meta-tag, `id:<N` does not mean "after the posts
+    seen so far", so neither resuming below a cursor nor the deep-paging restart is possible."""
+    return not any(t.lower().startswith("sort:") for t in tags.split())
+
+
 def query_key(tags: str, rating: str | None) -> str:
     """The same search written with tags in another order is the same query."""
     return search_tags(" ".join(sorted(set(tags.split()))), rating, None)
@@ -69,6 +75,9 @@ class Lister:
             try:
                 page = self._get(tags, pid)
             except ApiError as exc:
+                if not ordered_by_id(self.tags):
+                    raise ListingError(f"server refused pid {pid} ({exc}); with a sort: tag the search "
+                                       "cannot be restarted below the last id, so it stops here") from None
                 if pid == 0 or lowest is None or lowest == below_id:
                     raise ListingError(f"server refused the search {tags!r} at pid {pid}: {exc}") from None
                 # Deep-paging cap: the same results, restarted below the last id we saw.

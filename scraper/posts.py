@@ -166,4 +166,9 @@ def parse_json(body: bytes, base_url: str) -> Page:
 
 
 def parse_page(body: bytes, fmt: str, base_url: str) -> Page:
-    return parse_json(body, base_url) if fmt == "json" else parse_xml(body, base_url)
+    try:
+        return parse_json(body, base_url) if fmt == "json" else parse_xml(body, base_url)
+    except (ApiError, MalformedPage):
+        raise
+    except Exception as exc:  # untrusted input: whatever a parser trips on is a bad page, not a crash
+        raise MalformedPage(f"unparsable answer ({type(exc).__name__}: {exc})") from None

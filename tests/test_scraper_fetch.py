@@ -219,6 +219,15 @@ def test_listing_faults_empty_malformed_dropped_and_deep_paging(tmp_path):
     assert rows(out, "SELECT COUNT(*) FROM posts")[0][0] == 47
 
 
+def test_sorted_search_stops_at_the_deep_paging_cap_with_a_reason(tmp_path):
+    with FakeBooru(make_posts(25), deep_cap=10) as booru:
+        summary, _ = fetch(booru, tmp_path / "d", tags="1girl sort:score", page_size=5)
+        tags = {h.params["tags"] for h in booru.hits("api")}
+    assert tags == {"1girl sort:score"}  # never an id:< restart, which would break the order
+    assert "cannot be restarted below the last id" in summary.listing_error
+    assert summary.downloaded == 15  # what was listed before the cap is still downloaded
+
+
 def test_same_md5_is_stored_once_across_queries(tmp_path):
     shared_bytes = make_image_bytes(99)
     posts = [
