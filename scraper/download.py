@@ -99,6 +99,8 @@ class Downloader:
                 reason = str(exc)
             except requests.RequestException as exc:
                 reason = f"transfer broken: {_short(exc)}"
+            except OSError as exc:  # our side: disk full, permissions
+                return DownloadResult(post, False, reason=f"cannot write: {_short(exc)}")
         return DownloadResult(post, False, reason=f"{reason} (after {self.attempts} attempts)")
 
     def _fetch_once(self, post: Post, final: Path) -> int:

@@ -114,8 +114,9 @@ class Fetch:
             self.stored = db.stored_md5s()
             downloader = Downloader(self.data_dir, self.opts.http, self.opts.attempts)
             self.bar = tqdm(desc="downloads", unit="file", disable=None, dynamic_ncols=True)
-            with ThreadPoolExecutor(max(1, self.opts.workers), thread_name_prefix="download") as pool:
-                self.pool, self.downloader = pool, downloader
+            self.pool = ThreadPoolExecutor(max(1, self.opts.workers), thread_name_prefix="download")
+            self.downloader = downloader
+            try:
                 if not self.opts.list_only:
                     for post in db.posts_to_retry(self.key):  # left over from earlier runs
                         self._submit(post)
@@ -126,6 +127,10 @@ class Fetch:
                     for post in deferred:
                         self._submit(post)
                     self._drain(0)
+            finally:
+                # On Ctrl-C, drop the queue; downloads already running finish or clean up after
+                # themselves, and the next run picks up whatever is left.
+                self.pool.shutdown(wait=False, cancel_futures=True)
             self.bar.close()
             self.summary.dataset_files = len(db.stored_md5s())
         return self.summary
