@@ -1,0 +1,249 @@
+"""The Gradio web app: upload a page, press Colorize, compare before/after, download the full-size
+PNG. A thin shell around colorize.infer.Colorizer; also serves the named API endpoint /colorize."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from colorize.checkpoint import CheckpointError, find_checkpoints, read_card
+from colorize.images import ImageLoadError, open_image, split_alpha
+from colorize.infer import Colorizer
+
+log = logging.getLogger(__name__)
+
+PREVIEW_SIDE = 2048  # the before/after view; the download is always full size
+KEEP_RESULTS_S = 3600  # result PNGs older than this are deleted
+MAX_EXAMPLES = 24
+# System fonts: the default theme would make every visitor's browser fetch Google Fonts.
+THEME = gr.themes.Default(
+    font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+)
+
+
+def refuse(message: str) -> gr.Error:
+    """A message for the page (and the API caller); the server log gets one line, not a traceback."""
+    log.info("refused: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
+@dataclass
+class Settings:
+    checkpoint: Path
+    search: list[Path] = field(default_factory=list)  # folders searched for more checkpoints
+    examples: Path | None = None
+    device: str = "auto"
+    size: int | None = None
+    max_pixels: int = 40_000_000  # an A4 page at 600 dpi is 35 MP
+    max_file_size: str = "25mb"
+
+
+def describe(ckpt: Path, root: Path | None = None) -> str:
+    """Dropdown label: the folder, the card's step and its metrics."""
+    name = str(ckpt.relative_to(root)) if root and ckpt.is_relative_to(root) and ckpt != root else str(ckpt)
+    try:
+        card = read_card(ckpt)
+    except CheckpointError:
+        return f"{name} (unreadable card)"
+    metrics = card.get("metrics") or {}
+    shown = ", ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in list(metrics.items())[:3]
+    )
+    return f"{name} · step {card.get('step', '?')}" + (f" · {shown}" if shown else "")
+
+
+def list_models(settings: Settings) -> list[tuple[str, str]]:
+    found = [settings.checkpoint.resolve()]
+    for root in settings.search:
+        if root.is_dir():
+            found += [p.resolve() for p in find_checkpoints(root)]
+    unique = list(dict.fromkeys(found))
+    cwd = Path.cwd()
+    return [(describe(p, cwd), str(p)) for p in unique]
+
+
+class Models:
+    """Colorizers by checkpoint folder, loaded on first use; the two most recent stay loaded."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.loaded: dict[str, Colorizer] = {}
+        self.lock = threading.Lock()
+
+    def get(self, ckpt: str) -> Colorizer:
+        with self.lock:
+            if ckpt not in self.loaded:
+                try:
+                    self.loaded[ckpt] = Colorizer(ckpt, device=self.settings.device, size=self.settings.size)
+                except (CheckpointError, ValueError) as exc:
+                    raise refuse(f"Cannot load this model: {exc}") from None
+                while len(self.loaded) > 2:
+                    self.loaded.pop(next(iter(self.loaded)))
+            return self.loaded[ckpt]
+
+
+def upload_path(upload) -> tuple[Path, str]:
+    """The file behind an image input left unprocessed (preprocess=False), and its name."""
+    if not upload:
+        raise refuse("Upload an image first (drop a file, paste one, or pick an example).")
+    if isinstance(upload, dict):
+        path, name = upload.get("path"), upload.get("orig_name")
+    else:
+        path, name = upload, None
+    if not path:
+        raise refuse("The upload did not arrive; try again.")
+    return Path(path), name or Path(path).name
+
+
+def check_pixels(path: Path, name: str, max_pixels: int) -> None:
+    """Reject oversized images from their header alone, before anything is decoded."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except Image.DecompressionBombError:
+        raise refuse(
+            f"{name}: far too many pixels (a decompression bomb?); the limit is "
+            f"{max_pixels / 1e6:.0f} megapixels"
+        ) from None
+    except Exception:
+        return  # not an image at all: open_image names the problem
+    if w * h > max_pixels:
+        raise refuse(f"{name}: {w}x{h} is {w * h / 1e6:.1f} megapixels; the limit is {max_pixels / 1e6:.0f}")
+
+
+def preview(image: Image.Image) -> Image.Image:
+    image = image.copy()
+    image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+    return image
+
+
+class Results:
+    """A private folder for the full-size PNGs offered for download, pruned as it goes."""
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="colorize-app-"))
+
+    def save(self, image: Image.Image, name: str) -> Path:
+        now = time.time()
+        for old in self.folder.glob("*/*.png"):
+            if now - old.stat().st_mtime > KEEP_RESULTS_S:
+                old.unlink(missing_ok=True)
+                old.parent.rmdir()
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(name).stem)[:80] or "image"
+        out = Path(tempfile.mkdtemp(dir=self.folder)) / f"{stem}-colored.png"
+        image.save(out, "PNG", compress_level=3)
+        return out
+
+
+def build(settings: Settings) -> gr.Blocks:
+    models = Models(settings)
+    results = Results()
+    choices = list_models(settings)
+
+    def colorize(upload, model: str):
+        path, name = upload_path(upload)
+        check_pixels(path, name, settings.max_pixels)
+        colorizer = models.get(model or choices[0][1])
+        try:
+            image = open_image(path)
+        except ImageLoadError as exc:
+            raise refuse(str(exc).replace(str(path), name)) from None
+        start = time.perf_counter()
+        try:
+            result = colorizer.colorize(image)
+        except Exception as exc:  # never a stack trace in the page
+            log.exception("colorizing %s failed", name)
+            raise refuse(f"{name}: colorizing failed ({type(exc).__name__}: {exc})") from None
+        seconds = time.perf_counter() - start
+        saved = results.save(result, name)
+        before = split_alpha(image)[0]
+        status = (
+            f"{name}: {result.width}x{result.height} colored in {seconds:.2f} s on "
+            f"{colorizer.device.type} (model at {colorizer.size} px)."
+        )
+        return str(saved), (preview(before), preview(result)), status
+
+    def card_text(model: str) -> str:
+        try:
+            card = read_card(model)
+        except CheckpointError as exc:
+            return f"**{exc}**"
+        metrics = card.get("metrics") or {}
+        created = f", created {card['created']}" if card.get("created") else ""
+        lines = [f"**{Path(model).name}** - step {card.get('step', '?')}{created}"]
+        lines += [f"- {k}: {v:.4g}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items()]
+        return "\n".join(lines)
+
+    with gr.Blocks(title="Colorize line art", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+        gr.Markdown(
+            "# Colorize manga and line art\nDrop a page or a drawing (or paste one), then press "
+            "**Colorize**. The result has the same size as your image; download it as PNG."
+        )
+        with gr.Row():
+            with gr.Column():
+                source = gr.Image(
+                    label="Your line art or manga page",
+                    type="filepath",
+                    image_mode=None,  # keep the file as uploaded (alpha, 16-bit, EXIF): the Colorizer reads it
+                    sources=["upload", "clipboard"],
+                    elem_id="source",
+                )
+                model = gr.Dropdown(choices=choices, value=choices[0][1], label="Model", elem_id="model")
+                about = gr.Markdown(card_text(choices[0][1]))
+                button = gr.Button("Colorize", variant="primary", elem_id="colorize")
+            with gr.Column():
+                compare = gr.ImageSlider(
+                    label="Before / after", type="pil", format="png", elem_id="compare", interactive=False
+                )
+                download = gr.File(label="Full-size result (PNG)", elem_id="download", interactive=False)
+                status = gr.Markdown(label="Status", elem_id="status")
+        if settings.examples:
+            files = sorted(
+                p
+                for p in settings.examples.iterdir()
+                if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp"}
+            )[:MAX_EXAMPLES]
+            if files:
+                gr.Examples(
+                    [[str(p)] for p in files], inputs=[source], label="Examples", examples_per_page=12
+                )
+        model.change(card_text, inputs=model, outputs=about, api_name=False)
+        button.click(
+            colorize,
+            inputs=[source, model],
+            outputs=[download, compare, status],
+            api_name="colorize",
+            preprocess=False,  # the Colorizer reads the upload itself, so bad files get a clear message
+            concurrency_limit=1,  # one page at a time: the model already uses every core
+        )
+    return demo
+
+
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, **kwargs) -> gr.Blocks:
+    demo = build(settings)
+    demo.queue(max_size=32, default_concurrency_limit=1)
+    allowed = [str(settings.examples.resolve())] if settings.examples else []
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        max_file_size=settings.max_file_size,
+        allowed_paths=allowed,
+        show_error=False,
+        enable_monitoring=False,
+        mcp_server=False,
+        pwa=False,
+        ssr_mode=False,
+        run_history=False,
+        footer_links=["api"],
+        theme=THEME,
+        **kwargs,
+    )
+    return demo
