@@ -43,6 +43,7 @@ FORMATS = {
 COLORED_FRACTION = 0.15
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"}  # cannot hold color: no check
 DEFAULT_CHECKPOINT = Path("checkpoints/default")
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--format", default="png", choices=sorted(FORMATS), help="output image format")
     p.add_argument("--size", type=int, default=None, help="working long side in pixels (default: the card's)")
-    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="decode/encode threads")
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="decode/encode threads")
 
 
 # -- what to do --------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def open_bytes(data: bytes, label: str) -> Image.Image:
 
 
 class Batch:
-    def __init__(self, colorizer, args: argparse.Namespace, total: int, rank: int = 0):
+    def __init__(self, colorizer, args: argparse.Namespace, total: int, rank: int = 0, progress: bool = True):
         self.colorizer = colorizer
         self.args = args
         self.kind, self.save_args = FORMATS[args.format]
@@ -229,7 +230,11 @@ class Batch:
         self.skipped: Counter = Counter()
         self.failures: list[str] = []
         self.bar = tqdm(
-            total=total, unit="page", desc=f"rank {rank}" if rank else "colorize", dynamic_ncols=True
+            total=total,
+            unit="page",
+            desc=f"rank {rank}" if rank else "colorize",
+            dynamic_ncols=True,
+            disable=not progress,
         )
 
     def load(self, job: Job):
