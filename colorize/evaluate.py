@@ -18,7 +18,7 @@ import logging
 import sys
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,17 @@ def score_image(colorizer, path: Path, root: Path, mode: str, max_side: int, see
 def mean_metrics(rows: list[dict], who: str) -> dict[str, float]:
     keys = rows[0][who].keys() if rows else []
     return {k: float(np.mean([r[who][k] for r in rows])) for k in keys}
+
+
+def beats(rows: list[dict]) -> dict[str, int]:
+    """On how many images the model does better than the gray passthrough, per metric."""
+    from colorize.metrics import higher_is_better
+
+    out = {}
+    for key in ("deltaE", "psnr", "ssim", "colorfulness_gap"):
+        sign = 1 if higher_is_better(key) else -1
+        out[key] = sum(sign * (r["model"][key] - r["baseline"][key]) > 0 for r in rows)
+    return out
 
 
 def table(means: dict[str, dict[str, float]]) -> str:
@@ -203,8 +214,9 @@ def evaluate(checkpoint: str | Path, images: str | Path, mode: str = "gray", max
         "seed": seed,
         "count": len(rows),
         "seconds": round(time.perf_counter() - t0, 1),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "mean": {"model": mean_metrics(rows, "model"), "baseline": mean_metrics(rows, "baseline")},
+        "model_beats_baseline": beats(rows),
         "per_image": [{k: r[k] for k in ("file", "size", "model", "baseline")} for r in rows],
         "skipped": skipped,
     }
@@ -226,6 +238,8 @@ def main(args: argparse.Namespace) -> int:
     page = write_page(out, result, rows, args.show)
     print(f"{result['count']} images, mode {args.mode}, checkpoint {args.checkpoint} (step {result['step']})")
     print(table(result["mean"]))
+    wins = result["model_beats_baseline"]
+    print("model better than gray on " + ", ".join(f"{k} {v}/{result['count']}" for k, v in wins.items()) + " images")
     print(f"metrics: {out / 'metrics.json'}\npage:    {page}")
     if args.update_card:
         card = read_card(args.checkpoint)

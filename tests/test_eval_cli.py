@@ -41,6 +41,9 @@ def test_eval_writes_metrics_page_and_card(setup, capsys):
     assert "gray baseline" in text and "deltaE" in text
     m = json.loads((out / "metrics.json").read_text())
     assert m["count"] == 5 and m["mode"] == "gray"
+    assert set(m["model_beats_baseline"]) == {"deltaE", "psnr", "ssim", "colorfulness_gap"}
+    assert all(0 <= v <= 5 for v in m["model_beats_baseline"].values())
+    assert "model better than gray on deltaE" in text
     assert [s["file"] for s in m["skipped"]] == ["broken.png"] and "broken.png" in m["skipped"][0]["reason"]
     row = m["per_image"][0]
     assert set(row["model"]) == {"psnr", "ssim", "deltaE", "colorfulness", "colorfulness_target",

@@ -113,7 +113,7 @@ def bar_plot(labels: Sequence[str], values: dict[str, Sequence[float]], title: s
     """Grouped bars per label (layer), one color per series; log y by default."""
     n = max(len(labels), 1)
     width = max(W, LEFT + RIGHT + 14 * n * max(len(values), 1))
-    im = Image.new("RGB", (width, H + 120), "white")
+    im = Image.new("RGB", (width, H + 160), "white")
     d = ImageDraw.Draw(im)
     all_vals = [v for vs in values.values() for v in vs if math.isfinite(v) and (v > 0 or not ylog)]
     y0, y1 = _axis(all_vals or [1.0], ylog)
@@ -140,8 +140,9 @@ def bar_plot(labels: Sequence[str], values: dict[str, Sequence[float]], title: s
             d.rectangle([xl, py(v), xl + max(slot / k_series - 1, 1), H - BOTTOM], fill=color)
         _legend(d, k, name, color)
     for i, label in enumerate(labels):  # vertical layer names under the axis
-        txt = Image.new("RGBA", (170, 12), (255, 255, 255, 0))
-        ImageDraw.Draw(txt).text((0, 0), label[-28:], fill=(0, 0, 0), font=_font(10))
+        txt = Image.new("RGBA", (160, 12), (255, 255, 255, 0))
+        # right-aligned, so after the rotation the label ends at the axis
+        ImageDraw.Draw(txt).text((159, 0), label[-30:], fill=(0, 0, 0), font=_font(10), anchor="ra")
         rot = txt.rotate(90, expand=True)
         im.paste(rot, (int(LEFT + i * slot + slot / 2 - 6), H - BOTTOM + 4), rot)
     d.text((width / 2, 10), title, fill=(0, 0, 0), font=_font(14), anchor="ma")
