@@ -58,3 +58,14 @@ def test_shapes():
     assert any("multiple of 64" in m for m in r.messages("FAIL"))
     odd = synthetic_batches(1, size=16)
     assert any("differ in shape" in m for m in check_batches(b + odd).messages("FAIL"))
+
+
+def test_near_duplicates_across_splits_warn():
+    phashes = {"train": {"a.png": "ffff0000ffff0000", "b.png": "0123456789abcdef"},
+               "val": {"a_copy.jpg": "ffff0000ffff0003"},  # 2 bits off a.png
+               "test": {"c.png": "0123456789abcdef"[::-1]}}
+    r = check_batches(synthetic_batches(2), phashes=phashes)
+    assert r.status == "WARN"
+    assert r.figures["near_duplicates_across_splits"] == [{"a": "train/a.png", "b": "val/a_copy.jpg", "distance": 2}]
+    same_split = {"train": {"a.png": "ffff0000ffff0000", "a2.png": "ffff0000ffff0000"}}
+    assert check_batches(synthetic_batches(2), phashes=same_split).status == "PASS"

@@ -5,6 +5,9 @@ served twice, samples of different shapes, and an image in two splits."""
 from __future__ import annotations
 
 import hashlib
+import itertools
+import logging
+from pathlib import Path
 
 import torch
 
@@ -13,6 +16,35 @@ from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
 
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+NEAR_DUPLICATE_BITS = 4  # of the 64-bit perceptual hash: a re-encoded or resized copy
+log = logging.getLogger(__name__)
+
+
+def perceptual_hashes(split_images: dict[str, list[Path]]) -> dict[str, dict[str, str]]:
+    """split -> {file name: 64-bit pHash as hex}; unreadable files are skipped."""
+    import imagehash
+
+    from colorize.images import ImageLoadError, load_rgb
+
+    out: dict[str, dict[str, str]] = {}
+    for split, paths in split_images.items():
+        out[split] = {}
+        for p in paths:
+            try:
+                out[split][Path(p).name] = str(imagehash.phash(load_rgb(p)))
+            except ImageLoadError as exc:
+                log.warning("near-duplicate check skips %s", exc)
+    return out
+
+
+def near_duplicates(phashes: dict[str, dict[str, str]], bits: int = NEAR_DUPLICATE_BITS) -> list[dict]:
+    """Pairs of images in different splits whose perceptual hashes differ in at most `bits` bits."""
+    flat = [(split, name, int(h, 16)) for split, hs in phashes.items() for name, h in hs.items()]
+    found = []
+    for (sa, na, ha), (sb, nb, hb) in itertools.combinations(flat, 2):
+        if sa != sb and (d := (ha ^ hb).bit_count()) <= bits:
+            found.append({"a": f"{sa}/{na}", "b": f"{sb}/{nb}", "distance": d})
+    return found
 
 
 def _stats(x: torch.Tensor) -> dict[str, float]:
@@ -38,7 +70,9 @@ def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | None = None,
-                  multiple: int = 1) -> CheckResult:
+                  multiple: int = 1, phashes: dict[str, dict[str, str]] | None = None) -> CheckResult:
+    """split_hashes: split -> content hashes (exact copies); phashes: split -> {name: pHash hex}
+    (re-encoded or resized copies, reported as a warning)."""
     r = CheckResult("data")
     if not batches:
         r.fail("no batches to check")
@@ -120,6 +154,14 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
             h, where = next(iter(leaks.items()))
             r.fail(f"{len(leaks)} image(s) in more than one split, e.g. {h[:12]} in {' and '.join(sorted(where))}")
 
+    if phashes:
+        near = near_duplicates(phashes)
+        f["near_duplicates_across_splits"] = near
+        if near:
+            x = near[0]
+            r.warn(f"{len(near)} near-duplicate pair(s) across splits (perceptual hash within "
+                   f"{NEAR_DUPLICATE_BITS} bits), e.g. {x['a']} and {x['b']}: a copy in another split leaks it")
+
     # Pictures: pairs back in [0, 255] (what the model is shown), and value histograms.
     n = min(16, inp.shape[0])
     if inp.shape[-2:] == tgt.shape[-2:]:
@@ -134,10 +176,13 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
     r.summary = (f"{f['samples']} samples in {len(batches)} batches, input [{f['input']['min']:.2f}, "
                  f"{f['input']['max']:.2f}] mean {f['input']['mean']:.2f}, target [{f['target']['min']:.2f}, "
                  f"{f['target']['max']:.2f}] mean {f['target']['mean']:.2f} std {f['target']['std']:.2f}, "
-                 f"{len(repeated)} repeated batches, {len(f.get('leaked_hashes', {}))} leaked images")
+                 f"{len(repeated)} repeated batches, {len(f.get('leaked_hashes', {}))} leaked images"
+                 + (f", {len(f['near_duplicates_across_splits'])} near-duplicates across splits"
+                    if "near_duplicates_across_splits" in f else ""))
     return r
 
 
 def run(setup: Setup, batches: int = 8) -> CheckResult:
     model = setup.generator()
-    return check_batches(setup.batches(batches), setup.split_hashes, getattr(model, "multiple", 1))
+    phashes = perceptual_hashes(setup.split_images) if setup.split_images else None
+    return check_batches(setup.batches(batches), setup.split_hashes, getattr(model, "multiple", 1), phashes)

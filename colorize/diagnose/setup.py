@@ -35,6 +35,7 @@ class Setup:
     make_discriminator: Callable[[], nn.Module] | None = None
     recon_loss: LossFn | None = None  # None: the trainer's own loss and training step
     split_hashes: dict[str, list[str]] = field(default_factory=dict)  # split -> content hashes
+    split_images: dict[str, list[Path]] = field(default_factory=dict)  # split -> (cached) image files
     sample: Batch | None = None  # a fixed (validation) sample for pictures
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
@@ -95,5 +96,6 @@ def load_setup(cfg: Config, data_dir: str | Path, cache_dir: str | Path | None =
     fixed = splits.val if len(splits.val) else splits.train
     items = [fixed[i] for i in range(min(4, len(fixed)))]
     sample = (torch.stack([a for a, _ in items]), torch.stack([b for _, b in items]))
-    return Setup(cfg, batches, split_hashes=hashes, sample=sample,
+    images = {name: [e.cached for e in getattr(splits, name).entries] for name in ("train", "val", "test")}
+    return Setup(cfg, batches, split_hashes=hashes, split_images=images, sample=sample,
                  device=pick_device(device or cfg.train.device))
