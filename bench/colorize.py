@@ -6,14 +6,15 @@ batch command's resident memory after 100 and after --pages pages.
     .venv/bin/python bench/colorize.py --checkpoint DIR --pages 300 --threads 2
     .venv/bin/python bench/colorize.py --quick                # seconds: tiny sizes (what the test runs)
 
-Without checkpoints/default (and no --checkpoint) it benchmarks an untrained model of the default
-architecture (U-Net base 32, depth 4): the speed is the same, the colors are not.
+Without checkpoints/default (and no --checkpoint) it benchmarks an untrained model built from
+configs/default-model.toml: the speed is a trained model's, the colors are not.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import shutil
 import statistics
 import sys
@@ -36,6 +37,7 @@ from colorize import batch as batch_cmd  # noqa: E402
 from colorize.infer import Colorizer  # noqa: E402
 
 DEFAULT = Path("checkpoints/default")
+DEFAULT_CONFIG = Path("configs/default-model.toml")
 SIZES = [(512, 512), (1024, 1456), (2480, 3508)]  # square, a typical scan, A4 at 300 dpi
 QUICK_SIZES = [(64, 64), (96, 136)]
 
@@ -249,12 +251,15 @@ def memory(
     )
 
 
-def untrained_default(folder: Path) -> Path:
+def untrained_default(folder: Path) -> tuple[Path | None, Path]:
+    """An untrained model built from the default model's config (configs/default-model.toml, or
+    the Config defaults without it)."""
     from colorize.checkpoint import save_checkpoint
-    from colorize.config import Config
+    from colorize.config import load_config
     from colorize.models import build_generator
 
-    cfg = Config()
+    source = DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+    cfg = load_config(source)
     card = {
         "step": 0,
         "generator": {"name": cfg.model.generator, "kwargs": cfg.model.generator_kwargs},
@@ -263,7 +268,7 @@ def untrained_default(folder: Path) -> Path:
         "metrics": {},
     }
     torch.manual_seed(0)
-    return save_checkpoint(
+    return source, save_checkpoint(
         folder / "untrained", card, build_generator(cfg.model.generator, cfg.model.generator_kwargs)
     )
 
@@ -291,14 +296,14 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         ckpt = args.checkpoint or (DEFAULT if (DEFAULT / "card.json").exists() else None)
         if ckpt is None:
-            ckpt = untrained_default(tmp)
-            emit(
-                {
-                    "what": "note",
-                    "note": "no checkpoints/default: timing an untrained model of the default "
-                    "architecture (unet base 32, depth 4); speed is the same, colors are not",
-                }
+            source, ckpt = untrained_default(tmp)
+            card = json.loads((ckpt / "card.json").read_text())
+            note = (
+                f"no checkpoints/default: timing an untrained model built from {source or 'the Config defaults'} "
+                f"({card['generator']}, data.size {card['config']['data']['size']}); "
+                "the speed is a trained one's, the colors are not"
             )
+            emit({"what": "note", "note": note})
         colorizer = Colorizer(ckpt, device=args.device, size=args.size or (64 if args.quick else None))
         ctx = {
             **context(colorizer.device),
