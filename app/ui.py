@@ -193,6 +193,7 @@ def build(settings: Settings) -> gr.Blocks:
                     type="filepath",
                     image_mode=None,  # keep the file as uploaded (alpha, 16-bit, EXIF): the Colorizer reads it
                     sources=["upload", "clipboard"],
+                    height=480,
                     elem_id="source",
                 )
                 model = gr.Dropdown(choices=choices, value=choices[0][1], label="Model", elem_id="model")
