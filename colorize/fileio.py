@@ -44,6 +44,9 @@ def atomic_dir(final: str | Path, fill: Callable[[Path], None]) -> Path:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); the final folder should not be
     try:
         fill(tmp)
         if final.exists():
