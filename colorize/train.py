@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +232,7 @@ def train(
             "torch": torch.__version__,
             "device": str(device),
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "init_from": str(init_from) if init_from else None,
             "frozen": list(freeze),
         }
