@@ -61,13 +61,21 @@ def check_gradients(G: nn.Module, D: nn.Module | None, batches: list[Batch], rec
     logs: dict[str, float] = {}
     acts: dict[str, torch.Tensor] = {}
     ratios: dict[str, float] = {}
+    losses, medians = [], []  # per step: the generator's loss, the median update/weight ratio
     for k in range(steps):
         inp, target = batches[k % len(batches)]
-        logs, acts, ratios = step(inp.to(device), target.to(device), health=k == steps - 1)
+        logs, acts, ratios = step(inp.to(device), target.to(device), health=True)
+        losses.append(logs.get("recon", float("nan")))  # the adversarial part reacts to D, not G
+        finite = [v for v in ratios.values() if math.isfinite(v)]
+        medians.append(float(np.median(finite)) if finite else float("nan"))
     rows = layer_table(G, acts, ratios)
     layers = [x for x in rows if "layer" in x]
     units = [x for x in rows if "activation" in x]
-    f.update({"lr": lr, "steps": steps, "last_losses": logs, "layers": layers, "activations": units})
+    f.update({"lr": lr, "steps": steps, "last_losses": logs, "recon_loss_per_step": losses,
+              "update_ratio_median_per_step": medians, "layers": layers, "activations": units})
+    if len(losses) > 1 and math.isfinite(losses[-1]) and losses[0] > 0 and losses[-1] > 10 * losses[0]:
+        r.fail(f"the reconstruction loss exploded from {losses[0]:.4g} to {losses[-1]:.4g} in {steps} steps: "
+               f"learning rate {lr:g} too high or the gradients unstable")
 
     nonfinite = [x["layer"] for x in layers if not (math.isfinite(x["grad_norm"]) and math.isfinite(x["weight_norm"]))]
     nonfinite += [x["activation"] for x in units if x["nonfinite"]]
@@ -94,9 +102,10 @@ def check_gradients(G: nn.Module, D: nn.Module | None, batches: list[Batch], rec
     elif len(with_grad) >= 2:
         f["grad_ratio_first_last"] = float("nan")
 
-    updates = [x["update_ratio"] for x in layers if math.isfinite(x["update_ratio"])]
+    updates = [m for m in medians if math.isfinite(m)]
     if updates:
-        median = float(np.median(updates))
+        # the largest step's median: once updates have blown the weights up, later ratios look small
+        median = max(updates)
         f["update_ratio_median"] = median
         off = [x for x in layers if math.isfinite(x["update_ratio"]) and not 1e-5 <= x["update_ratio"] <= UPDATE_FAIL]
         if median > UPDATE_FAIL:
