@@ -27,8 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="TOML run configuration (default: built-in defaults)")
     p.add_argument("--data", required=True, help="folder of color images, as for train")
     p.add_argument("--out", help="output folder (default runs/diagnose/<check>)")
-    p.add_argument("--steps", type=int, help="step budget: zero-lr batches, overfit steps, lr-range steps, "
-                   "gradients steps (single checks only)")
+    p.add_argument("--steps", type=int, help="step budget of zero-lr (fresh batches, default 20), gradients (5), "
+                   "overfit (300) and lr-range (100); with `all`, of each of them")
     p.add_argument("--lr", type=float, help="overfit: learning rate (default train.lr_g)")
     p.add_argument("--checkpoint", help="features: show a trained generator instead of a fresh one")
     p.add_argument("--cache-dir", help="pre-resized image cache (default as for train)")
