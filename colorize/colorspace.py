@@ -63,12 +63,19 @@ def _up(plane: Image.Image, size: tuple[int, int]) -> Image.Image:
     return plane if plane.size == size else plane.resize(size, Image.Resampling.BILINEAR)
 
 
-def chroma_fraction(image: Image.Image, side: int = 256, threshold: int = 12) -> float:
-    """Share of pixels whose chroma differs from the image's typical chroma (its median Cb, Cr, so
-    a yellowed or blue-tinted scan of a gray page still counts as gray) by more than `threshold`
-    levels, on a thumbnail: about 0 for gray pages, a large share for full-color ones."""
+def chroma_fraction(image: Image.Image, side: int = 256, threshold: float = 0.015, dark: int = 40) -> float:
+    """Share of pixels whose chromaticity (r, g = R/(R+G+B), G/(R+G+B)) differs from the image's
+    typical one (its median) by more than `threshold`, on a thumbnail. Chromaticity ignores
+    brightness, so a yellowed or blue-tinted scan (a tint multiplies every pixel alike) scores 0
+    like a gray page, and full-color pages score high. Pixels darker than `dark` (ink) have no
+    reliable chromaticity and count as not colored."""
     thumb = image.convert("RGB")
     thumb.thumbnail((side, side), Image.Resampling.BILINEAR)
-    ycc = np.asarray(thumb.convert("YCbCr"), dtype=np.int16)[..., 1:].reshape(-1, 2)
-    dist = np.abs(ycc - np.median(ycc, axis=0)).max(axis=1)
-    return float((dist > threshold).mean())
+    rgb = np.asarray(thumb, np.float32).reshape(-1, 3)
+    total = rgb.sum(axis=1)
+    lit = total > 3 * dark
+    if not lit.any():
+        return 0.0
+    rg = rgb[lit, :2] / total[lit, None]
+    far = np.abs(rg - np.median(rg, axis=0)).max(axis=1) > threshold
+    return float(far.sum() / len(rgb))

@@ -153,11 +153,16 @@ def test_merge_gives_back_the_input_where_the_model_keeps_gray():
 
 
 def test_chroma_fraction_tells_color_pages_from_gray_and_tinted_scans():
+    from colorize.batch import COLORED_FRACTION
+
     gray = line_art(200, 280)
     sepia = Image.merge("RGB", [gray.point(lambda v, k=k: int(v * k)) for k in (1.0, 0.93, 0.8)])
+    ink = gray.point(lambda v: 0 if v < 100 else 255)  # the lines alone, no gray fills
+    brown = [ink.point(lambda v, k=k: int(k + (255 - k) * v / 255)) for k in (110, 60, 30)]
+    brown_lines = Image.merge("RGB", brown)
     assert chroma_fraction(gray) == 0
-    assert chroma_fraction(sepia) < 0.05
-    assert chroma_fraction(color_page()) > 0.5
+    assert chroma_fraction(sepia) < 0.01
+    assert chroma_fraction(brown_lines) < COLORED_FRACTION < chroma_fraction(color_page())
 
 
 def test_a_checkpoint_that_does_not_match_its_card_is_a_clear_error(tmp_path):
