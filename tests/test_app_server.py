@@ -133,6 +133,8 @@ def test_the_model_picker_lists_the_checkpoints_with_step_and_metrics(server, cl
     assert len(labels) == 2
     assert any("step 1200" in s and "21.5" in s for s in labels)
     assert any("step 3400" in s and "22.25" in s for s in labels)
+    (examples,) = [c for c in config["components"] if c["type"] == "dataset"]
+    assert "drawing.png" in str(examples["props"]["samples"])
     line_art(64, 64).save(tmp_path / "a.png")
     second = str((server["root"] / "models" / "second").resolve())
     with (
