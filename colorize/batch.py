@@ -64,6 +64,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--format", default="png", choices=sorted(FORMATS), help="output image format")
     p.add_argument("--size", type=int, default=None, help="working long side in pixels (default: the card's)")
+    p.add_argument(
+        "--shading",
+        type=float,
+        default=None,
+        help="0..1: how much the model may change brightness (0 keeps the input's; default: the card's or 1)",
+    )
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="decode/encode threads")
 
 
@@ -413,7 +419,7 @@ def main(args: argparse.Namespace) -> int:
     from colorize.infer import Colorizer
 
     try:
-        colorizer = Colorizer(args.checkpoint, device=device, size=args.size)
+        colorizer = Colorizer(args.checkpoint, device=device, size=args.size, shading=args.shading)
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

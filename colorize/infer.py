@@ -51,6 +51,8 @@ def pick_device(device: str = "auto") -> torch.device:
 
 
 def default_working_side(card: dict) -> int:
+    if card.get("infer", {}).get("size"):  # a model's own choice, recorded in its card
+        return int(card["infer"]["size"])
     crop = int(card.get("config", {}).get("data", {}).get("size", 128))
     return int(min(MAX_SIDE, max(MIN_SIDE, PAGE_PANELS_SCALE * crop)))
 
@@ -93,11 +95,17 @@ def to_gray(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
 
 class Colorizer:
     def __init__(
-        self, checkpoint_dir: str | Path, device: str = "auto", size: int | None = None, shading: float = 1.0
+        self,
+        checkpoint_dir: str | Path,
+        device: str = "auto",
+        size: int | None = None,
+        shading: float | None = None,
     ):
-        """`size`: the working long side in pixels (default from the card, see default_working_side).
-        `shading`: how much of the model's coarse brightness to take (see colorspace.merge): 1 lets
-        it shade white areas of line art, 0 keeps the input's brightness and only adds color."""
+        """`size`: the working long side in pixels. `shading` (0..1): how much of the model's coarse
+        brightness to take (see colorspace.merge): 1 lets it shade white areas of line art, 0 keeps
+        the input's brightness and only adds color. Both default to the card's "infer" section
+        ({"size": ..., "shading": ...}, for a model that works best with its own), else to
+        default_working_side(card) and 1."""
         self.checkpoint_dir = Path(checkpoint_dir)
         self.device = pick_device(device)
         model, self.card = load_generator(self.checkpoint_dir, "cpu")
@@ -108,7 +116,11 @@ class Colorizer:
         self.size = int(size) if size else default_working_side(self.card)
         if self.size < 1:
             raise ValueError(f"working size must be a positive number of pixels, got {size}")
-        self.shading = float(shading)
+        self.shading = float(
+            shading if shading is not None else self.card.get("infer", {}).get("shading", 1.0)
+        )
+        if not 0 <= self.shading <= 1:
+            raise ValueError(f"shading must be between 0 and 1, got {self.shading}")
         self._lock = threading.Lock()  # one forward at a time per Colorizer
         self._warned_oom = False
 
