@@ -144,7 +144,7 @@ def write_pages(folder: Path, count: int, size: tuple[int, int], distinct: int =
 
 
 def batch_args(
-    in_dir: Path, out_dir: Path, checkpoint: Path, batch_size: int, workers: int, size
+    in_dir: Path, out_dir: Path, checkpoint: Path, batch_size: int, workers: int, size, fmt: str = "png"
 ) -> argparse.Namespace:
     return argparse.Namespace(
         in_dir=in_dir,
@@ -155,7 +155,7 @@ def batch_args(
         recolor=False,
         batch_size=batch_size,
         device="auto",
-        format="png",
+        format=fmt,
         size=size,
         workers=workers,
     )
@@ -201,7 +201,7 @@ def throughput(
             colorizer.predict(g)
             done += len(g)
     model_s = time.perf_counter() - t0
-    args = batch_args(src, tmp / "throughput-out", ckpt, batch_size, workers, colorizer.size)
+    args = batch_args(src, tmp / "throughput-out", ckpt, batch_size, workers, colorizer.size, ctx["format"])
     seconds, colored = run_batch(colorizer, args)
     model_rate, batch_rate = done / model_s, colored / seconds
     emit(
@@ -234,7 +234,9 @@ def memory(
             seen["early"] = rss_mb()
 
     seconds, colored = run_batch(
-        colorizer, batch_args(src, tmp / "memory-out", ckpt, batch_size, workers, colorizer.size), watch
+        colorizer,
+        batch_args(src, tmp / "memory-out", ckpt, batch_size, workers, colorizer.size, ctx["format"]),
+        watch,
     )
     seen["end"] = rss_mb()
     emit(
@@ -286,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--workers", type=int, default=batch_cmd.DEFAULT_WORKERS, help="batch decode/encode threads"
     )
+    p.add_argument("--format", default="png", choices=sorted(batch_cmd.FORMATS), help="batch output format")
     p.add_argument("--only", choices=["latency", "throughput", "memory"], default=None)
     p.add_argument("--quick", action="store_true", help="tiny sizes and counts: checks the script runs")
     args = p.parse_args(argv)
@@ -310,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             "checkpoint": str(ckpt),
             "generator": colorizer.card.get("generator"),
             "quick": args.quick,
+            "format": args.format,
         }
         sizes = QUICK_SIZES if args.quick else SIZES
         repeats, warmup = (2, 1) if args.quick else (args.repeats, 2)
