@@ -5,7 +5,7 @@ The network runs small. Its color (Cb, Cr) is upsampled as is: the eye resolves 
 coarsely than brightness, the principle behind JPEG's 4:2:0 chroma subsampling. Brightness comes
 from the input at full resolution, scaled by the model's coarse brightness gain:
 
-    gain = (model luma + K) / (small input luma + K)        at the working size
+    gain = (model luma + K) / (small input luma + K)        at the working size, thin lines removed
     luma = (input luma + K) * upsampled gain - K            at full size
 
 Flat areas take the model's brightness (white areas of line art can become dark hair or a blue
@@ -20,7 +20,7 @@ a second (a float Lab merge measured about 10x slower here).
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 K = 16.0  # luma offset: keeps the gain finite over black and lets the model lift near-black a bit
 INK = 48.0  # below this luma, color fades out: there is no room for chroma near black, and lines stay ink
@@ -41,6 +41,9 @@ def merge(gray: Image.Image, small: Image.Image, rgb: np.ndarray, shading: float
     else:
         if small.size != y_model.size:  # the model ran smaller (CUDA out-of-memory retry)
             small = small.resize(y_model.size, Image.Resampling.BOX)
+        # Thin lines are dropped from both sides of the ratio (a 3x3 max keeps the paper around
+        # them): the model's picture of a line is not shading, and would light a halo around it.
+        y_model, small = y_model.filter(ImageFilter.MaxFilter(3)), small.filter(ImageFilter.MaxFilter(3))
         gain = (np.asarray(y_model, np.float32) + K) / (np.asarray(small, np.float32) + K)
         if shading != 1:
             gain **= np.float32(shading)
