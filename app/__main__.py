@@ -1,5 +1,7 @@
-"""`python -m app [--checkpoint DIR] [--host 127.0.0.1] [--port 7860] [--examples DIR]`: serve the
-web app on this machine only (no share link, no analytics)."""
+"""Serve the colorizing web app on this machine only (no share link, no analytics).
+
+    python -m app [--checkpoint DIR] [--host 127.0.0.1] [--port 7860] [--examples DIR]
+"""
 
 from __future__ import annotations
 
