@@ -309,7 +309,7 @@ class Batch:
                 refill()
                 try:
                     page = future.result()
-                except (ImageLoadError, Skip, OSError, zipfile.BadZipFile) as exc:
+                except Exception as exc:  # unreadable, already colored, or anything odd: report, go on
                     self.flush(batch)  # archive members stay in order
                     self.not_colored(job, exc)
                     continue
@@ -373,7 +373,12 @@ class Batch:
             return b""
 
     def fail(self, job: Job, exc: Exception) -> None:
-        message = str(exc) if str(exc).startswith(job.label) else f"{job.label}: {exc}"
+        if str(exc).startswith(job.label):
+            message = str(exc)
+        elif isinstance(exc, (ImageLoadError, OSError)):
+            message = f"{job.label}: {exc}"
+        else:  # unexpected: the type helps a bug report
+            message = f"{job.label}: {type(exc).__name__}: {exc}"
         self.failures.append(message)
         tqdm.write(f"failed {message}")
         self.bar.update()
