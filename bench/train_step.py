@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
+# The repository first: the `colorize` package must win over any bench/ script of a similar name.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import context, emit, peak_rss_mb, timed  # noqa: E402
 

@@ -56,7 +56,7 @@ class TrainConfig:
     cosine: bool = False
     grad_clip: float = 0.0  # 0 = off
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
-    channels_last: bool = True  # CUDA only
+    channels_last: bool = True  # memory format for convolutions (CUDA and CPU)
     compile: bool = False
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads; 0 = torch's default

@@ -88,6 +88,11 @@ class TrainMonitor:
     def images(self, step: int, inp, out, target) -> None:
         self.writer.add_image("samples/input|output|target", sample_grid(inp, out, target), step)
 
+    def features(self, step: int, grids: dict[str, torch.Tensor]) -> None:
+        """First-layer filters and feature maps at a few depths (what the network extracts)."""
+        for name, grid in grids.items():
+            self.writer.add_image(f"features/{name}", grid, step)
+
     def network_health(
         self,
         step: int,

@@ -35,6 +35,7 @@ def test_clean_tree_is_tagged(tmp_path, tiny_config, color_dir):
     card, _ = train_from(repo, tiny_config, color_dir, tmp_path / "runA")
     assert card["git"]["commit"] == head and card["git"]["dirty"] is False
     assert card["git"]["tag"] == "ckpt/runA/4"
+    assert card["command"].startswith("python -m colorize train --config")
     assert git(repo, "rev-parse", "ckpt/runA/4^{commit}") == head
     assert set(git(repo, "tag", "--list", "ckpt/runA/*").split()) == {"ckpt/runA/4"}
     assert not (tmp_path / "runA" / "checkpoints" / "step-00000004" / "code.diff").exists()
