@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from tqdm import tqdm
 
 from colorize.colorspace import chroma_fraction
@@ -216,22 +216,6 @@ class Skip(Exception):
     """A page left as it is (already in color)."""
 
 
-def open_bytes(data: bytes, label: str) -> Image.Image:
-    """Decode an archive member like images.open_image decodes a file."""
-    if not data:
-        raise ImageLoadError(f"{label}: empty file")
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            return ImageOps.exif_transpose(im)
-    except UnidentifiedImageError:
-        raise ImageLoadError(f"{label}: not an image Pillow can read") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageLoadError(f"{label}: too many pixels ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageLoadError(f"{label}: broken image ({exc})") from None
-
-
 class Batch:
     def __init__(self, colorizer, args: argparse.Namespace, total: int, rank: int = 0, progress: bool = True):
         self.colorizer = colorizer
@@ -254,7 +238,7 @@ class Batch:
             data = job.archive.read(job.member) if job.member else b""
             if job.copy:
                 return data
-            image = open_bytes(data, job.label)
+            image = open_image(data, job.label)
         else:
             if job.path.stat().st_size == 0:
                 raise ImageLoadError(f"{job.label}: empty file")

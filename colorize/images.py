@@ -3,6 +3,7 @@ about EXIF, palettes, 16-bit and CMYK files, and transparent backgrounds."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,18 @@ class ImageLoadError(Exception):
     """One-line, user-facing: names the file and the problem."""
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Open and fully decode an image, applying EXIF orientation. Raises ImageLoadError."""
-    path = Path(path)
+def open_image(path: str | Path | bytes, label: str | None = None) -> Image.Image:
+    """Open and fully decode an image (a file, or its bytes, e.g. an archive member), applying
+    EXIF orientation. Raises ImageLoadError naming `label` (default: the path)."""
+    if isinstance(path, bytes):
+        if not path:
+            raise ImageLoadError(f"{label}: empty file")
+        source, path = io.BytesIO(path), label
+    else:
+        source = path = Path(path)
+    path = label or path
     try:
-        with Image.open(path) as im:
+        with Image.open(source) as im:
             im.load()
             im = ImageOps.exif_transpose(im)
     except FileNotFoundError:
