@@ -24,8 +24,13 @@ test: lint
 train-tiny: $(STAMP)
 	$(PY) -m colorize train --config configs/cpu-tiny.toml --data ../shared/data/color --out runs/tiny
 
+# Every benchmark, one JSON line per measurement; bench/RESULTS.md holds the latest figures.
 bench: $(STAMP)
-	$(PY) bench/train_step.py --config configs/cpu-tiny.toml
+	@mkdir -p bench/out
+	$(PY) bench/train_step.py --config configs/default-model.toml | tee bench/out/train_step.jsonl
+	$(PY) bench/data.py --config configs/default-model.toml | tee bench/out/data.jsonl
+	$(PY) bench/colorize.py | tee bench/out/colorize.jsonl
+	$(PY) bench/scrape.py | tee bench/out/scrape.jsonl
 
 clean-venv:
 	rm -rf .venv
