@@ -20,17 +20,10 @@ import requests
 from infer_helpers import line_art, make_checkpoint, mean_chroma
 from PIL import Image
 
+from app.screenshot import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 MAX_PIXELS = 1_000_000
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def free_port() -> int:
