@@ -152,3 +152,17 @@ def test_fine_tune_with_frozen_encoder(run_dir, tmp_path, tiny_config, color_dir
     assert any(not torch.equal(before[k], after[k]) for k in decoder)
     card = json.loads((out / "checkpoints" / "step-00000003" / "card.json").read_text())
     assert card["init_from"] == str(src) and card["frozen"] == ["encoder"]
+
+
+def test_export_ships_weights_and_card_only(run_dir, tmp_path):
+    dest = tmp_path / "shipped"
+    res = cli(["checkpoints", "export", run_dir / "checkpoints" / "step-00000012", dest])
+    assert res.returncode == 0, res.stdout + res.stderr
+    shipped = {p.name for p in dest.iterdir()}
+    # code.diff only when the tests run on a dirty work tree; never the optimizer state.
+    assert shipped - {"code.diff"} == {"card.json", "discriminator.safetensors", "generator.safetensors"}
+    model, card = load_generator(dest)
+    assert card["step"] == 12
+    bad = cli(["checkpoints", "export", tmp_path, tmp_path / "nothing"])
+    assert bad.returncode == 1 and "not a checkpoint" in bad.stdout
+    assert not (tmp_path / "nothing").exists()
