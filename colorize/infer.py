@@ -31,12 +31,13 @@ from colorize.images import open_image, split_alpha
 
 log = logging.getLogger(__name__)
 
-# Training crops show the model about one illustration in `data.size` pixels. A manga page holds
-# two to six panels, so a page's long side at 4x the crop puts each panel near the scale the model
-# learned (512 px for the 128-px crops of the default model), and it keeps a 1024x1456 page under
-# half a second on a 2-core CPU. Clamped so odd training sizes stay reasonable.
-PAGE_PANELS_SCALE = 4
-MIN_SIDE, MAX_SIDE = 256, 1024
+# Training shows the model whole illustrations resized to a short side of `data.cache_side`
+# (cropped to `data.size`). Colors come out coherent when a picture is seen at that same scale:
+# on real line art, 2x that scale gave blotchy orange/blue patches where 1x gave skin and hair
+# tones. A typical 3:4 picture at that short side has a long side about 1.5x as long. Pages with
+# many small panels may want more: `--size`, or a card's "infer" section, overrides it.
+LONG_OVER_SHORT = 1.5
+MIN_SIDE, MAX_SIDE = 128, 1024
 OOM_SHRINK = 0.75  # working size factor per retry after CUDA runs out of memory
 OOM_MIN_SIDE = 64
 EXIF_ORIENTATION = 0x0112
@@ -53,8 +54,9 @@ def pick_device(device: str = "auto") -> torch.device:
 def default_working_side(card: dict) -> int:
     if card.get("infer", {}).get("size"):  # a model's own choice, recorded in its card
         return int(card["infer"]["size"])
-    crop = int(card.get("config", {}).get("data", {}).get("size", 128))
-    return int(min(MAX_SIDE, max(MIN_SIDE, PAGE_PANELS_SCALE * crop)))
+    data = card.get("config", {}).get("data", {})
+    short = int(data.get("cache_side") or round(1.25 * int(data.get("size", 128))))
+    return int(min(MAX_SIDE, max(MIN_SIDE, round(LONG_OVER_SHORT * short))))
 
 
 def fuse_conv_bn(model: nn.Module) -> nn.Module:

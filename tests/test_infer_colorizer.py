@@ -68,8 +68,10 @@ def test_the_model_runs_at_the_working_size_and_never_upscales(colorizer):
     page = colorizer.prepare(line_art(300, 421))
     assert tuple(page.work.shape) == (1, 128, 91) and page.gray.size == (300, 421)
     assert colorizer.prepare(line_art(50, 30)).work.shape[-2:] == (30, 50)
-    assert default_working_side({"config": {"data": {"size": 128}}}) == 512
-    assert default_working_side({"config": {"data": {"size": 16}}}) == 256
+    # The training scale: 1.5 x the cached short side (1.25 x the crop when not set).
+    assert default_working_side({"config": {"data": {"size": 96, "cache_side": 128}}}) == 192
+    assert default_working_side({"config": {"data": {"size": 128, "cache_side": 0}}}) == 240
+    assert default_working_side({"config": {"data": {"size": 16}}}) == 128
 
 
 def test_a_card_can_carry_its_own_working_size_and_shading(tmp_path):
