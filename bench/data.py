@@ -9,9 +9,10 @@ Lines: data/cache_build (cold: decode + resize + PNG write of every image, the f
 cost), data/index_warm (later runs: hashing only), data/stages (ms per sample for each stage, one
 process) and data/pairs_per_s per worker count.
 
-Comparison with the trainer's consumption: pass --train-step-ips with the images/s that
-bench/train_step.py reports at the same config; each pairs_per_s line then carries the ratio and
-the run ends with a data/verdict line naming the fewest workers that deliver 2x that rate.
+Comparison with the trainer's consumption: the images/s of the train step at the same config is
+measured first with bench/train_step.py's code (or given with --train-step-ips); each pairs_per_s
+line then carries the ratio and the run ends with a data/verdict line naming the fewest workers
+that deliver 2x that rate.
 """
 
 from __future__ import annotations
@@ -151,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=3, help="batches before timing")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads in this process (0: torch's default); collation with workers=0 runs here")
-    p.add_argument("--train-step-ips", type=float, help="images/s the train step consumes (bench/train_step.py)")
+    p.add_argument("--train-step-ips", type=float,
+                   help="images/s the train step consumes (bench/train_step.py); default: measured here")
+    p.add_argument("--no-train-step", action="store_true", help="skip measuring the train step")
     p.add_argument("--quick", action="store_true", help="tiny smoke setting: 6 generated images, size 32, 2 repeats")
     args = p.parse_args(argv)
 
@@ -189,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         splits = build_splits(data, cfg.data, cache, cfg.train.seed)
         emit("data/index_warm", seconds=round(time.perf_counter() - t0, 3))
 
+        if args.train_step_ips is None and not args.no_train_step:
+            args.train_step_ips = train_step_ips(cfg, args.quick)
+            emit("data/train_step_consumes", images_per_s=round(args.train_step_ips, 2))
         ds = splits.train
         emit("data/stages", images=len(ds), **stage_times(ds, 8 if args.quick else 64))
         best: dict[int, float] = {}
@@ -206,6 +212,17 @@ def main(argv: list[str] | None = None) -> int:
             emit("data/verdict", train_step_ips=args.train_step_ips,
                  workers_for_2x=enough[0] if enough else None, target_met=bool(enough))
     return 0
+
+
+def train_step_ips(cfg, quick: bool) -> float:
+    """What the trainer consumes at this config: its fastest CPU/GPU variant, from bench/train_step.py."""
+    import torch
+    from train_step import measure, variants
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    steps, repeats = (1, 1) if quick else (3, 3)
+    recs = [measure(cfg, device, name, opts, steps, repeats, 1) for name, opts in variants(device, False).items()]
+    return max(r["images_per_s"] for r in recs)
 
 
 if __name__ == "__main__":
