@@ -55,7 +55,8 @@ class TrainConfig:
     warmup_steps: int = 0
     cosine: bool = False
     grad_clip: float = 0.0  # 0 = off
-    amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
+    amp: bool = True  # bf16 autocast on CUDA
+    cpu_bf16: bool = False  # bf16 autocast on the CPU too: 1.9x here (bench/train_step.py), slower on CPUs without bf16
     channels_last: bool = True  # memory format for convolutions (CUDA and CPU)
     compile: bool = False
     device: str = "auto"  # auto | cpu | cuda

@@ -142,7 +142,7 @@ def train(
     if t.threads:
         torch.set_num_threads(t.threads)
     seed_everything(t.seed)
-    use_amp = t.amp and device.type == "cuda"
+    use_amp = t.amp if device.type == "cuda" else t.cpu_bf16
     # channels_last speeds convolutions up on CUDA and on the CPU (oneDNN): see bench/train_step.py.
     fmt = torch.channels_last if t.channels_last else torch.contiguous_format
 

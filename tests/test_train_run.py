@@ -166,3 +166,10 @@ def test_export_ships_weights_and_card_only(run_dir, tmp_path):
     bad = cli(["checkpoints", "export", tmp_path, tmp_path / "nothing"])
     assert bad.returncode == 1 and "not a checkpoint" in bad.stdout
     assert not (tmp_path / "nothing").exists()
+
+
+def test_cpu_bf16_autocast_trains(tiny_config, color_dir, tmp_path):
+    summary = run_inprocess(tiny_config, color_dir, tmp_path / "bf16", ["train.steps=4", "train.cpu_bf16=true"])
+    assert summary["steps"] == 4
+    rows = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["loss/g_mse"] > 0 for r in rows if "loss/g_mse" in r)
