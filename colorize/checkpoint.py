@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from colorize.fileio import atomic_dir, atomic_write_text
-from colorize.models import build_discriminator, build_generator
+from colorize.models import build_discriminator, build_generator, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,7 @@ class CheckpointError(Exception):
 
 
 def _state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    model = getattr(model, "module", model)  # unwrap DDP
-    model = getattr(model, "_orig_mod", model)  # unwrap torch.compile
-    return {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    return {k: v.detach().contiguous().cpu() for k, v in unwrap(model).state_dict().items()}
 
 
 def save_checkpoint(

@@ -11,10 +11,7 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
-
-def unwrap(model: nn.Module) -> nn.Module:
-    model = getattr(model, "module", model)  # DDP
-    return getattr(model, "_orig_mod", model)  # torch.compile
+from colorize.models import unwrap
 
 
 def layer_params(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:

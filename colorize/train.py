@@ -21,10 +21,10 @@ from torch.utils.data import DataLoader
 from colorize import distributed, gitinfo
 from colorize.checkpoint import (
     latest_checkpoint,
+    load_discriminator,
     load_generator,
     load_train_state,
     prune,
-    read_card,
     save_checkpoint,
 )
 from colorize.config import Config
@@ -63,8 +63,7 @@ def command_line() -> str:
 
 
 def pick_device(kind: str, local_rank: int) -> torch.device:
-    if kind == "auto":
-        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    """`kind` is "cuda" or "cpu" (already resolved from train.device)."""
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError("train.device = cuda, but no CUDA device is available")
@@ -162,8 +161,6 @@ def train(
         cfg.model.generator, cfg.model.generator_kwargs = g_spec["name"], dict(g_spec["kwargs"])
         G = src.train()
         if (Path(init_from) / "discriminator.safetensors").exists():
-            from colorize.checkpoint import load_discriminator
-
             D = load_discriminator(init_from)
             d_spec = src_card["discriminator"]
             cfg.model.discriminator, cfg.model.discriminator_kwargs = d_spec["name"], dict(d_spec["kwargs"])
@@ -186,8 +183,6 @@ def train(
     if resumed_from is not None:
         state = load_train_state(resumed_from)
         G.load_state_dict(load_generator(resumed_from)[0].state_dict())
-        from colorize.checkpoint import load_discriminator
-
         D.load_state_dict(load_discriminator(resumed_from).state_dict())
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
@@ -221,7 +216,6 @@ def train(
     stepper = GanStep(G, D, opt_g, opt_d, cfg.loss, G_run=G_run, D_run=D_run, amp=use_amp,
                       device_type=device.type, grad_clip=t.grad_clip)
     sample_inp, sample_tgt = fixed_samples(splits)
-    data_summary = {k: v for k, v in splits.summary.items()}
     git_before = gitinfo.git_state() if info.is_main else None
     metrics_file = open(out_dir / "metrics.jsonl", "a") if info.is_main else None  # noqa: SIM115
     run_name = out_dir.resolve().name
@@ -235,7 +229,7 @@ def train(
             "generator": g_spec,
             "discriminator": d_spec,
             "config": cfg.to_dict(),
-            "data": data_summary,
+            "data": splits.summary,
             "metrics": metrics,
             "git": dict(git_before or {}, tag=None) if git_before else None,
             "torch": torch.__version__,
@@ -361,4 +355,4 @@ def train(
     return summary
 
 
-__all__ = ["train", "TrainingDiverged", "read_card"]
+__all__ = ["train", "TrainingDiverged"]

@@ -24,6 +24,12 @@ def _build(registry: dict[str, type[nn.Module]], kind: str, name: str, kwargs: d
         raise ValueError(f"{kind} {name!r} does not accept arguments {kwargs}: {exc}") from exc
 
 
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module inside DistributedDataParallel and torch.compile wrappers."""
+    model = getattr(model, "module", model)  # DDP
+    return getattr(model, "_orig_mod", model)  # torch.compile
+
+
 def build_generator(name: str, kwargs: dict[str, Any], init: bool = True) -> nn.Module:
     model = _build(GENERATORS, "generator", name, kwargs)
     return init_weights(model) if init else model
@@ -34,4 +40,4 @@ def build_discriminator(name: str, kwargs: dict[str, Any], init: bool = True) ->
     return init_weights(model) if init else model
 
 
-__all__ = ["build_generator", "build_discriminator", "UNetGenerator", "PatchDiscriminator", "init_weights"]
+__all__ = ["unwrap", "build_generator", "build_discriminator", "UNetGenerator", "PatchDiscriminator", "init_weights"]
