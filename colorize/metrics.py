@@ -23,6 +23,9 @@ from skimage.metrics import structural_similarity
 # ITU-R BT.601 luma, the same weights colorize.data.synth uses to make gray inputs.
 LUMA = np.array([0.299, 0.587, 0.114])
 
+# BT.601 full-range chroma rows (JPEG/JFIF), as Pillow's "YCbCr" mode: Cb, Cr = rows @ RGB + 128.
+CBCR = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+
 # Direction of every metric name that validation, eval or a sweep may report.
 HIGHER_IS_BETTER = {
     "psnr": True,
@@ -30,6 +33,7 @@ HIGHER_IS_BETTER = {
     "line_ssim": True,
     "deltaE": False,
     "colorfulness_gap": False,
+    "cbcr_error": False,
 }
 
 
@@ -105,6 +109,26 @@ def ciede2000(output: Any, target: Any) -> float:
     if a.shape[-1] != 3:
         raise ValueError("CIEDE2000 needs RGB images")
     return float(delta_e_2000(rgb2lab(a, channel_axis=-1), rgb2lab(b, channel_axis=-1)).mean())
+
+
+def chroma_planes(images: Any) -> np.ndarray:
+    """... x 2 (Cb - 128, Cr - 128) on the 0-255 scale of RGB images in any accepted form; 0 for gray.
+    Float arithmetic, so it matches Pillow's integer YCbCr conversion up to rounding."""
+    return _chroma(to_unit_images(images))
+
+
+def _chroma(unit: np.ndarray) -> np.ndarray:
+    if unit.shape[-1] != 3:
+        return np.zeros((*unit.shape[:-1], 2))
+    return (unit * 255.0) @ CBCR.T
+
+
+def cbcr_error(out_rgb_uint8: Any, target_rgb_uint8: Any) -> float:
+    """Mean absolute difference of Cb and Cr (YCbCr, BT.601 as Pillow's), 0-255 units, averaged over
+    pixels and both channels, then over images: a color error blind to brightness, so it measures
+    only what a colorizer adds (the gray passthrough scores the target's own mean |chroma|)."""
+    a, b = _pair(out_rgb_uint8, target_rgb_uint8)
+    return float(np.mean(np.abs(_chroma(a) - _chroma(b)).reshape(len(a), -1).mean(axis=1)))
 
 
 def colorfulness(images: Any) -> float:

@@ -147,3 +147,21 @@ def test_direction_for_best_checkpoint():
     assert metrics.is_better("val/psnr", 1.0, None) and not metrics.is_better("val/psnr", float("nan"), 1.0)
     with pytest.raises(ValueError, match="unknown metric"):
         metrics.higher_is_better("val/banana")
+
+
+def test_cbcr_error_known_pair_and_pillow_agreement():
+    # pure red vs gray: Cb = 128 - 0.168736*255, Cr = 128 + 0.5*255; gray has Cb = Cr = 128
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[..., 0] = 255
+    gray = np.full((4, 4, 3), 90, np.uint8)
+    expected = (0.168736 * 255 + 0.5 * 255) / 2
+    assert metrics.cbcr_error(red, gray) == pytest.approx(expected)
+    assert metrics.cbcr_error(gray, np.full((4, 4, 3), 200, np.uint8)) == pytest.approx(0.0, abs=1e-9)
+    # the same figure as Pillow's own YCbCr conversion, up to its integer rounding
+    a, b = _rng_image(4), _rng_image(5)
+    ya = np.asarray(Image.fromarray(a).convert("YCbCr")).astype(float)[..., 1:]
+    yb = np.asarray(Image.fromarray(b).convert("YCbCr")).astype(float)[..., 1:]
+    assert metrics.cbcr_error(a, b) == pytest.approx(np.abs(ya - yb).mean(), abs=0.5)
+    t = torch.from_numpy(a).permute(2, 0, 1).float()[None] / 127.5 - 1
+    assert metrics.cbcr_error(t, b) == pytest.approx(metrics.cbcr_error(a, b), rel=1e-6)
+    assert not metrics.higher_is_better("val/cbcr_error")
