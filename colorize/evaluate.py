@@ -3,7 +3,8 @@
 Each color image becomes a model input (its gray luminance, or synthetic line art from the
 training pipeline's XDoG extractor with a fixed per-file seed), goes through the Colorizer exactly
 as a user's image would, and the result is compared with the original: PSNR and SSIM on RGB,
-mean CIEDE2000, colorfulness of output and target, and line preservation (SSIM of the output's
+mean CIEDE2000, mean CbCr error (brightness-blind), colorfulness of output and target (and
+their ratio), and line preservation (SSIM of the output's
 luminance against the input). The same figures for the "gray passthrough" baseline (the input
 itself, as RGB) say how much the model adds. Writes metrics.json and an error-analysis page
 (index.html) of the worst and best images by CIEDE2000: input | output | target."""
@@ -29,7 +30,7 @@ from colorize.fileio import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger("colorize.eval")
 
-SHOWN = ("deltaE", "psnr", "ssim", "line_ssim", "colorfulness", "colorfulness_target")
+SHOWN = ("deltaE", "cbcr_error", "psnr", "ssim", "line_ssim", "colorfulness", "colorfulness_target")
 THUMB_HEIGHT = 192
 
 
@@ -44,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, help="the Colorizer's working size (default: from the card)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=0, help="line-art synthesis seed")
+    p.add_argument("--limit", type=int, help="only the first N images (in name order), for quick runs")
     p.add_argument("-k", "--show", type=int, default=8, help="worst and best images on the page")
     p.add_argument("--update-card", action="store_true", help="store the mean figures in the checkpoint's card")
 
@@ -84,7 +86,7 @@ def strip(images: list[Image.Image], height: int = THUMB_HEIGHT) -> Image.Image:
 def score_image(colorizer, path: Path, root: Path, mode: str, max_side: int, seed: int) -> dict[str, Any]:
     """Metrics of the model and of the gray baseline for one image, plus its thumbnail strip."""
     from colorize.images import load_rgb
-    from colorize.metrics import compute_metrics
+    from colorize.metrics import cbcr_error, compute_metrics
 
     target_im = shrink(load_rgb(path), max_side)
     target = np.asarray(target_im)
@@ -96,15 +98,19 @@ def score_image(colorizer, path: Path, root: Path, mode: str, max_side: int, see
     return {
         "file": name,
         "size": list(target_im.size),
-        "model": compute_metrics(output, target, inp_arr),
-        "baseline": compute_metrics(baseline, target, inp_arr),
+        "model": {**compute_metrics(output, target, inp_arr), "cbcr_error": cbcr_error(output, target)},
+        "baseline": {**compute_metrics(baseline, target, inp_arr), "cbcr_error": cbcr_error(baseline, target)},
         "strip": strip([inp, Image.fromarray(output), target_im]),
     }
 
 
 def mean_metrics(rows: list[dict], who: str) -> dict[str, float]:
     keys = rows[0][who].keys() if rows else []
-    return {k: float(np.mean([r[who][k] for r in rows])) for k in keys}
+    means = {k: float(np.mean([r[who][k] for r in rows])) for k in keys}
+    if means.get("colorfulness_target"):
+        # a ratio of means: one near-gray target would make a mean of per-image ratios explode
+        means["colorfulness_ratio"] = means["colorfulness"] / means["colorfulness_target"]
+    return means
 
 
 def beats(rows: list[dict]) -> dict[str, int]:
@@ -112,7 +118,7 @@ def beats(rows: list[dict]) -> dict[str, int]:
     from colorize.metrics import higher_is_better
 
     out = {}
-    for key in ("deltaE", "psnr", "ssim", "colorfulness_gap"):
+    for key in ("deltaE", "cbcr_error", "psnr", "ssim", "colorfulness_gap"):
         sign = 1 if higher_is_better(key) else -1
         out[key] = sum(sign * (r["model"][key] - r["baseline"][key]) > 0 for r in rows)
     return out
@@ -120,9 +126,9 @@ def beats(rows: list[dict]) -> dict[str, int]:
 
 def table(means: dict[str, dict[str, float]]) -> str:
     lines = [f"{'metric':<22}{'model':>10}{'gray baseline':>16}"]
-    better = {"deltaE": "lower", "psnr": "higher", "ssim": "higher", "line_ssim": "higher",
-              "colorfulness_gap": "lower"}
-    for k in (*SHOWN, "colorfulness_gap"):
+    better = {"deltaE": "lower", "cbcr_error": "lower", "psnr": "higher", "ssim": "higher",
+              "line_ssim": "higher", "colorfulness_gap": "lower", "colorfulness_ratio": "1 is the target's"}
+    for k in (*SHOWN, "colorfulness_gap", "colorfulness_ratio"):
         if k in means["model"]:
             note = f"  ({better[k]} is better)" if k in better else ""
             lines.append(f"{k:<22}{means['model'][k]:>10.3f}{means['baseline'][k]:>16.3f}{note}")
@@ -158,7 +164,7 @@ def write_page(out: Path, result: dict, rows: list[dict], k: int) -> Path:
     means = result["mean"]
     rows_html = "".join(
         f"<tr><td>{key}</td><td>{means['model'][key]:.3f}</td><td>{means['baseline'][key]:.3f}</td></tr>"
-        for key in (*SHOWN, "colorfulness_gap") if key in means["model"])
+        for key in (*SHOWN, "colorfulness_gap", "colorfulness_ratio") if key in means["model"])
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>eval: {html.escape(result['checkpoint'])}</title>
 <style>body{{font-family:sans-serif;margin:1.5em}} figure{{margin:0 0 1.2em 0}} img{{max-width:100%}}
@@ -179,9 +185,11 @@ Each row: input | model output | target. Figures: model <span class=b>(gray-pass
 
 
 def evaluate(checkpoint: str | Path, images: str | Path, mode: str = "gray", max_side: int = 512,
-             size: int | None = None, device: str = "auto", seed: int = 0) -> tuple[dict, list[dict]]:
+             size: int | None = None, device: str = "auto", seed: int = 0, colorizer=None,
+             limit: int | None = None) -> tuple[dict, list[dict]]:
     """(result for metrics.json, per-image rows with thumbnails). Unreadable images are skipped with
-    a one-line warning each."""
+    a one-line warning each. `colorizer`: an already built Colorizer (with its own options) to use
+    instead of a default one; `limit`: only the first N images in name order."""
     from tqdm import tqdm
 
     from colorize.images import ImageLoadError, list_images
@@ -190,10 +198,11 @@ def evaluate(checkpoint: str | Path, images: str | Path, mode: str = "gray", max
     images = Path(images)
     if not images.is_dir():
         raise FileNotFoundError(f"{images}: no such folder")
-    paths = list_images(images)
+    paths = list_images(images)[:limit]
     if not paths:
         raise FileNotFoundError(f"{images}: no images")
-    colorizer = Colorizer(checkpoint, device=device, size=size)
+    if colorizer is None:
+        colorizer = Colorizer(checkpoint, device=device, size=size)
     rows, skipped = [], []
     t0 = time.perf_counter()
     for path in tqdm(paths, desc="eval", unit="img", file=sys.stderr, disable=None):
@@ -217,6 +226,7 @@ def evaluate(checkpoint: str | Path, images: str | Path, mode: str = "gray", max
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "mean": {"model": mean_metrics(rows, "model"), "baseline": mean_metrics(rows, "baseline")},
         "model_beats_baseline": beats(rows),
+        "model_beats_baseline_share": {k: v / len(rows) for k, v in beats(rows).items()},
         "per_image": [{k: r[k] for k in ("file", "size", "model", "baseline")} for r in rows],
         "skipped": skipped,
     }
@@ -228,7 +238,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         result, rows = evaluate(args.checkpoint, args.images, args.mode, args.max_side, args.size,
-                                args.device, args.seed)
+                                args.device, args.seed, limit=args.limit)
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -245,7 +255,8 @@ def main(args: argparse.Namespace) -> int:
         card = read_card(args.checkpoint)
         evals = dict(card.get("eval") or {})
         evals[args.mode] = {k: result[k] for k in ("images", "count", "max_side", "working_size", "seed", "created")}
-        evals[args.mode].update(model=result["mean"]["model"], baseline=result["mean"]["baseline"])
+        evals[args.mode].update(model=result["mean"]["model"], baseline=result["mean"]["baseline"],
+                                model_beats_baseline_share=result["model_beats_baseline_share"])
         update_card(Path(args.checkpoint), eval=evals)
         print(f"card:    {Path(args.checkpoint) / 'card.json'} (eval.{args.mode})")
     return 0

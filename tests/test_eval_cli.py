@@ -41,13 +41,19 @@ def test_eval_writes_metrics_page_and_card(setup, capsys):
     assert "gray baseline" in text and "deltaE" in text
     m = json.loads((out / "metrics.json").read_text())
     assert m["count"] == 5 and m["mode"] == "gray"
-    assert set(m["model_beats_baseline"]) == {"deltaE", "psnr", "ssim", "colorfulness_gap"}
+    assert set(m["model_beats_baseline"]) == {"deltaE", "cbcr_error", "psnr", "ssim", "colorfulness_gap"}
+    assert m["model_beats_baseline_share"]["deltaE"] == m["model_beats_baseline"]["deltaE"] / 5
     assert all(0 <= v <= 5 for v in m["model_beats_baseline"].values())
     assert "model better than gray on deltaE" in text
     assert [s["file"] for s in m["skipped"]] == ["broken.png"] and "broken.png" in m["skipped"][0]["reason"]
     row = m["per_image"][0]
-    assert set(row["model"]) == {"psnr", "ssim", "deltaE", "colorfulness", "colorfulness_target",
+    assert set(row["model"]) == {"psnr", "ssim", "deltaE", "cbcr_error", "colorfulness", "colorfulness_target",
                                  "colorfulness_gap", "line_ssim"}
+    # the passthrough's CbCr error is the target's own mean |Cb - 128| and |Cr - 128|
+    target = np.asarray(Image.open(setup / "images" / row["file"]).convert("YCbCr")).astype(float)[..., 1:]
+    assert row["baseline"]["cbcr_error"] == pytest.approx(np.abs(target - 128).mean(), abs=0.5)
+    means = m["mean"]["model"]
+    assert means["colorfulness_ratio"] == pytest.approx(means["colorfulness"] / means["colorfulness_target"])
     assert row["size"] == [64, 64]
     # the gray passthrough's luminance is its input: perfect line preservation, zero colorfulness
     assert m["mean"]["baseline"]["line_ssim"] == pytest.approx(1.0)
@@ -62,6 +68,8 @@ def test_eval_writes_metrics_page_and_card(setup, capsys):
     card = read_card(setup / "ckpt")
     assert card["eval"]["gray"]["model"]["deltaE"] == pytest.approx(m["mean"]["model"]["deltaE"])
     assert card["eval"]["gray"]["count"] == 5
+    assert card["eval"]["gray"]["model"]["cbcr_error"] == pytest.approx(m["mean"]["model"]["cbcr_error"])
+    assert card["eval"]["gray"]["model_beats_baseline_share"] == m["model_beats_baseline_share"]
 
 
 def test_eval_missing_folder_is_one_line_error(setup, capsys):
@@ -96,3 +104,4 @@ def test_scores_compare_output_with_its_own_target(setup):
     row = score_image(oracle, paths[1], setup / "images", "gray", 512, 0)
     assert row["model"]["deltaE"] == 0 and math.isinf(row["model"]["psnr"])
     assert row["baseline"]["deltaE"] > 1 and row["file"] == "img01.png"
+    assert row["model"]["cbcr_error"] == 0 and row["baseline"]["cbcr_error"] > 1
