@@ -13,6 +13,7 @@ COMMANDS = {
     "checkpoints": ("colorize.checkpoints_cli", "list the checkpoints of a run"),
     "batch": ("colorize.batch", "colorize a folder of images"),
     "eval": ("colorize.evaluate", "score a checkpoint on held-out color images"),
+    "quality": ("colorize.quality", "held-out and real-input quality figures and side-by-side sheets"),
     "diagnose": ("colorize.diagnose", "pre-flight checks before a long run"),
     "sweep": ("colorize.sweep", "short seeded runs over a hyper-parameter grid"),
 }

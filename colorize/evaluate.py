@@ -101,6 +101,7 @@ def score_image(colorizer, path: Path, root: Path, mode: str, max_side: int, see
         "model": {**compute_metrics(output, target, inp_arr), "cbcr_error": cbcr_error(output, target)},
         "baseline": {**compute_metrics(baseline, target, inp_arr), "cbcr_error": cbcr_error(baseline, target)},
         "strip": strip([inp, Image.fromarray(output), target_im]),
+        "images": (inp, Image.fromarray(output), target_im),  # for `quality` sheets
     }
 
 

@@ -1,0 +1,237 @@
+"""`python -m colorize quality`: what a checkpoint's colorings look like, in numbers and pictures.
+
+One command runs every set through the Colorizer the app uses (with its options passed through):
+- `holdout-gray`, `holdout-lineart`: the paired held-out figures of `eval` (CIEDE2000, CbCr error,
+  colorfulness ratio, the share of images where the model beats the gray passthrough);
+- `lineart`, `manga`: real inputs without a reference, scored by colorize.noref (clean paper, clean
+  speech bubbles, flat fill of line-bounded regions, colored share).
+Writes metrics.json, summary.md (also printed) and one side-by-side sheet per set (split over
+several PNGs). Several --checkpoint, or --compare of earlier runs, give one comparison table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from colorize.fileio import atomic_write_text
+
+log = logging.getLogger("colorize.quality")
+
+SETS = {"lineart": ("lineart", None), "manga": ("manga", None),
+        "holdout-gray": ("holdout", "gray"), "holdout-lineart": ("holdout", "lineart")}
+NOREF_KEYS = ("paper_clean", "bubble_clean", "flat_fill", "colored_share")
+PAIRED_KEYS = ("deltaE", "cbcr_error", "colorfulness_ratio")
+TARGETS = {"paper_clean": ">= 0.95", "bubble_clean": ">= 0.90", "flat_fill": ">= 0.85", "colored_share": ">= 0.40"}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", action="append", help="checkpoint folder; repeat to compare several")
+    p.add_argument("--compare", nargs="+", metavar="RUN_DIR", help="only print one table of earlier runs' metrics.json")
+    p.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS), help="which sets (default: all)")
+    p.add_argument("--data", default="../shared/data", help="folder holding lineart/, manga/ and holdout/")
+    p.add_argument("--out", help="report folder (default runs/quality/<checkpoint name>)")
+    p.add_argument("--limit", type=int, help="only the first N images of each set, for quick runs")
+    p.add_argument("--size", type=int, help="Colorizer working size (default: from the card)")
+    p.add_argument("--shading", type=float, help="Colorizer shading 0..1 (default: from the card)")
+    p.add_argument("--background", choices=["keep", "color"],
+                   help="Colorizer background option, passed only to a Colorizer that has it")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--measure-side", type=int, default=1024, help="long side the no-reference measures work at")
+    p.add_argument("--max-side", type=int, default=512, help="held-out images scaled to this long side (as eval)")
+    p.add_argument("--seed", type=int, default=0, help="held-out line-art synthesis seed (as eval)")
+    p.add_argument("--row-height", type=int, default=320, help="sheet row height in px")
+
+
+def make_colorizer(checkpoint: str | Path, device: str = "auto", **options):
+    """A Colorizer with the options it accepts; an option it does not know is dropped with a warning
+    (so this works before and after a Colorizer gains e.g. `background`)."""
+    from colorize.infer import Colorizer
+
+    accepted = inspect.signature(Colorizer).parameters
+    kwargs = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in accepted:
+            kwargs[key] = value
+        else:
+            log.warning("this Colorizer has no %r option; ignoring %s=%r", key, key, value)
+    return Colorizer(checkpoint, device=device, **kwargs), kwargs
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def run_noref(colorizer, folder: Path, limit: int | None, measure_side: int, row_height: int):
+    """Per-image no-reference measures of the model and of the gray passthrough, and sheet rows."""
+    from colorize import noref
+    from colorize.images import ImageLoadError, list_images, load_rgb
+    from colorize.sheets import row_image
+
+    paths = list_images(folder)[:limit]
+    if not paths:
+        raise FileNotFoundError(f"{folder}: no images")
+    per_image, rows, skipped = [], [], []
+    for path in paths:
+        name = path.relative_to(folder).as_posix()
+        try:
+            rgb = load_rgb(path)
+        except ImageLoadError as exc:
+            log.warning("skipping %s", exc)
+            skipped.append({"file": name, "reason": str(exc)})
+            continue
+        out = colorizer.colorize(rgb).convert("RGB")  # full size, as a user gets it
+        luma = np.asarray(noref.to_measuring_size(rgb.convert("L"), measure_side))
+        out_small = np.asarray(noref.to_measuring_size(out, measure_side))
+        layout = noref.analyse(luma)
+        model = noref.measure(layout, out_small)
+        gray = noref.measure(layout, np.repeat(luma[..., None], 3, axis=2))
+        per_image.append({"file": name, "size": list(rgb.size), "layout": noref.describe(layout),
+                          "model": model, "gray": gray})
+        caption = f"{name}   " + "  ".join(f"{k} {_fmt(model[k])}" for k in NOREF_KEYS)
+        rows.append(row_image([rgb.convert("L"), out, noref.overlay(layout)], caption, row_height))
+    if not per_image:
+        raise FileNotFoundError(f"{folder}: none of the {len(paths)} images could be read")
+    mean = {who: {k: _mean([r[who][k] for r in per_image]) for k in (*NOREF_KEYS, "paper_chroma", "paper_darkening")}
+            for who in ("model", "gray")}
+    counted = {k: sum(r["model"][k] is not None for r in per_image) for k in NOREF_KEYS}
+    result = {"kind": "noref", "images": str(folder), "count": len(per_image), "measure_side": measure_side,
+              "mean": mean, "images_counted": counted, "per_image": per_image, "skipped": skipped}
+    return result, rows
+
+
+def run_paired(colorizer, checkpoint, folder: Path, mode: str, args, row_height: int):
+    from colorize.evaluate import evaluate
+    from colorize.sheets import row_image
+
+    result, rows = evaluate(checkpoint, folder, mode, args.max_side, seed=args.seed, colorizer=colorizer,
+                            limit=args.limit)
+    sheet_rows = []
+    for r in rows:
+        m, b = r["model"], r["baseline"]
+        caption = (f"{r['file']}   deltaE {m['deltaE']:.2f} (gray {b['deltaE']:.2f})   "
+                   f"CbCr err {m['cbcr_error']:.2f} (gray {b['cbcr_error']:.2f})")
+        sheet_rows.append(row_image(list(r["images"]), caption, row_height))
+    result = {"kind": "paired", **{k: v for k, v in result.items() if k not in ("checkpoint", "step")}}
+    return result, sheet_rows
+
+
+def run_quality(checkpoint: str, args, out: Path) -> dict:
+    """Every chosen set through one Colorizer; writes the sheets, returns the report."""
+    from colorize.sheets import write_sheets
+
+    colorizer, options = make_colorizer(checkpoint, args.device, size=args.size, shading=args.shading,
+                                        background=args.background)
+    data = Path(args.data)
+    report = {"checkpoint": str(checkpoint), "step": colorizer.card.get("step"),
+              "colorizer": {"working_size": colorizer.size, "shading": colorizer.shading, **options},
+              "created": datetime.now(UTC).isoformat(timespec="seconds"), "sets": {}}
+    t0 = time.perf_counter()
+    for name in args.sets:
+        folder, mode = SETS[name]
+        t = time.perf_counter()
+        print(f"{name}: {data / folder} ...", file=sys.stderr)
+        if mode is None:
+            result, rows = run_noref(colorizer, data / folder, args.limit, args.measure_side, args.row_height)
+            what = "input | output | measured (paper blue, bubbles green, closed regions tinted)"
+        else:
+            result, rows = run_paired(colorizer, checkpoint, data / folder, mode, args, args.row_height)
+            what = "input | output | target"
+        result["seconds"] = round(time.perf_counter() - t, 1)
+        paths = write_sheets(out / "sheets", name, rows, f"{Path(checkpoint).name}  {name}: {what}")
+        result["sheets"] = [p.relative_to(out).as_posix() for p in paths]
+        report["sets"][name] = result
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    return report
+
+
+def summary(reports: dict[str, dict]) -> str:
+    """Markdown tables, one row per run and set plus the gray passthrough's row once per set."""
+    names = list(dict.fromkeys(s for r in reports.values() for s in r["sets"]))
+    lines = []
+    paired = [s for s in names if s.startswith("holdout")]
+    noref = [s for s in names if not s.startswith("holdout")]
+    if noref:
+        lines += ["Real inputs, no reference (mean over images; chroma = |CbCr| in 0-255 levels)", "",
+                  "| set | run | images | " + " | ".join(NOREF_KEYS) + " |",
+                  "|---|---|---:|" + "---:|" * len(NOREF_KEYS)]
+        for s in noref:
+            for label, who in [(label, "model") for label in reports] + [("gray passthrough", "gray")]:
+                rep = reports[label if who == "model" else next(iter(reports))]["sets"].get(s)
+                if rep:
+                    cells = " | ".join(_fmt(rep["mean"][who][k]) for k in NOREF_KEYS)
+                    lines.append(f"| {s} | {label} | {rep['count']} | {cells} |")
+        lines += ["| target |  |  | " + " | ".join(TARGETS[k] for k in NOREF_KEYS) + " |", ""]
+    if paired:
+        lines += ["Held-out, paired (mean over images; deltaE = CIEDE2000, CbCr error in 0-255 levels)", "",
+                  "| set | run | images | deltaE | CbCr error | colorfulness ratio | deltaE beats gray |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for s in paired:
+            for label, who in [(label, "model") for label in reports] + [("gray passthrough", "baseline")]:
+                rep = reports[label if who == "model" else next(iter(reports))]["sets"].get(s)
+                if rep:
+                    cells = " | ".join(_fmt(rep["mean"][who].get(k)) for k in PAIRED_KEYS)
+                    wins = _fmt(rep["model_beats_baseline_share"]["deltaE"]) if who == "model" else ""
+                    lines.append(f"| {s} | {label} | {rep['count']} | {cells} | {wins} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _labels(paths: list[str]) -> list[str]:
+    names = [Path(p).resolve().name for p in paths]
+    return [n if names.count(n) == 1 else f"{n}#{i + 1}" for i, n in enumerate(names)]
+
+
+def main(args: argparse.Namespace) -> int:
+    from colorize.checkpoint import CheckpointError
+
+    try:
+        if args.compare:
+            reports = {}
+            for label, run in zip(_labels(args.compare), args.compare):
+                path = Path(run) / "metrics.json"
+                if not path.is_file():
+                    raise FileNotFoundError(f"{path}: no such file (not a quality run?)")
+                reports[label] = json.loads(path.read_text())
+            print(summary(reports))
+            return 0
+        if not args.checkpoint:
+            raise ValueError("give --checkpoint DIR (repeat it to compare) or --compare RUN_DIR ...")
+        for name in {SETS[s][0] for s in args.sets}:
+            if not (Path(args.data) / name).is_dir():
+                raise FileNotFoundError(f"{Path(args.data) / name}: no such folder (see --data)")
+        labels = _labels(args.checkpoint)
+        out = Path(args.out or Path("runs") / "quality" / "-".join(labels))
+        reports = {}
+        for label, checkpoint in zip(labels, args.checkpoint):
+            run_out = out if len(labels) == 1 else out / label
+            report = run_quality(checkpoint, args, run_out)
+            atomic_write_text(run_out / "metrics.json", json.dumps(report, indent=2) + "\n")
+            atomic_write_text(run_out / "summary.md", summary({label: report}) + "\n")
+            reports[label] = report
+    except (CheckpointError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    table = summary(reports)
+    if len(reports) > 1:
+        atomic_write_text(out / "compare.md", table + "\n")
+    print(table)
+    for label, report in reports.items():
+        sheets = sum(len(s["sheets"]) for s in report["sets"].values())
+        print(f"{label}: {report['seconds']} s, {sheets} sheets under {out if len(reports) == 1 else out / label}/sheets")
+    return 0
