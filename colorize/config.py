@@ -42,6 +42,13 @@ class LossConfig:
     lambda_gan: float = 1.0
     lambda_mse: float = 100.0
     lambda_l1: float = 0.0
+    # What the generator is trained to reconstruct. "rgb": MSE (+ L1) on RGB. "chroma_classes":
+    # rebalanced cross-entropy over quantized (Cb, Cr) classes + lambda_mse x MSE on chroma +
+    # lambda_luma x MSE on coarse brightness (a "chroma-unet" generator; see colorize/chroma.py).
+    objective: str = "rgb"
+    lambda_ce: float = 1.0
+    lambda_luma: float = 1.0
+    rebalance: float = 0.5  # class weights 1 / ((1 - r) prior + r / Q); 1 = no rebalancing
 
 
 @dataclass
@@ -67,14 +74,24 @@ class TrainConfig:
 class LogConfig:
     log_every: int = 10
     val_every: int = 100
-    val_batches: int = 4
+    val_images: int = 16  # validation images colored at the working size per round (see validation.py)
     image_every: int = 100
     hist_every: int = 100
     ckpt_every: int = 100
     keep_last: int = 2
-    best_metric: str = "val/psnr"  # higher is better for psnr/ssim, lower for losses and deltaE
+    best_metric: str = "val/color_score"  # lower is better; psnr/ssim higher; see colorize/validation.py
     early_stop_patience: int = 0  # validation rounds without improvement; 0 = off
     git_tag: bool = False
+
+
+@dataclass
+class InferConfig:
+    """The Colorizer's defaults for this model, written to the card's "infer" section. 0 / "" =
+    the Colorizer's own default."""
+
+    size: int = 0  # working long side, pixels
+    shading: float = 1.0
+    background: str = "keep"  # keep | color
 
 
 @dataclass
@@ -84,6 +101,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    infer: InferConfig = field(default_factory=InferConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

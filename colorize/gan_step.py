@@ -48,11 +48,22 @@ class GanStep:
     The generator's update goes through the plain D: no gradient all-reduce for D there."""
 
     def __init__(self, G: nn.Module, D: nn.Module, opt_g, opt_d, loss: LossConfig, *, G_run=None, D_run=None,
-                 amp: bool = False, device_type: str = "cpu", grad_clip: float = 0.0):
+                 amp: bool = False, device_type: str = "cpu", grad_clip: float = 0.0,
+                 class_weights: torch.Tensor | None = None):
         self.G, self.D, self.opt_g, self.opt_d, self.loss = G, D, opt_g, opt_d, loss
         self.G_run, self.D_run = G_run or G, D_run or D
         self.amp, self.device_type, self.grad_clip = amp, device_type, grad_clip
-        self.use_gan = loss.lambda_gan > 0
+        self.use_gan = loss.lambda_gan > 0 and D is not None
+        self.classes = loss.objective == "chroma_classes"
+        self.class_weights = class_weights
+        self.batch_stats = D is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+
+    def _judge_fake(self, inp: torch.Tensor, fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """D's verdict on the fakes for the generator's update; a D with batch statistics sees them
+        beside the real pairs, as in its own update."""
+        if not self.batch_stats:
+            return self.D(inp, fake)
+        return self.D(torch.cat([inp, inp]), torch.cat([target.to(fake.dtype), fake])).chunk(2)[1]
 
     def _autocast(self):
         return torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.amp)
@@ -61,10 +72,15 @@ class GanStep:
         logs: dict[str, torch.Tensor] = {}
         with record_activations(self.G) if health else nullcontext({}) as acts:
             with self._autocast():
-                fake = self.G_run(inp)
+                out = self.G_run(inp, return_logits=True) if self.classes else self.G_run(inp)
+        fake, extras = (out[0], out[1:]) if self.classes else (out, None)
         if self.use_gan:
             with self._autocast():
-                loss_d = d_loss(self.loss.gan, self.D_run(inp, target).float(), self.D_run(inp, fake.detach()).float())
+                # Real and fake pairs in one pass: a discriminator with batch statistics could
+                # otherwise tell them apart by those statistics instead of by their colors.
+                both = self.D_run(torch.cat([inp, inp]), torch.cat([target.to(fake.dtype), fake.detach()])).float()
+                real_logits, fake_logits = both.chunk(2)
+                loss_d = d_loss(self.loss.gan, real_logits, fake_logits)
             check_finite(step_no, {"d_loss": loss_d})
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
@@ -72,13 +88,15 @@ class GanStep:
             self.opt_d.step()
             logs["loss/d"] = loss_d.detach()
 
-        self.D.requires_grad_(False)
+        if self.D is not None:
+            self.D.requires_grad_(False)
         try:
             with self._autocast():
-                logits = self.D(inp, fake) if self.use_gan else None
-                loss_g, parts = generator_loss(self.loss, logits, fake, target)
+                logits = self._judge_fake(inp, fake, target) if self.use_gan else None
+                loss_g, parts = generator_loss(self.loss, logits, fake, target, extras, self.class_weights)
         finally:
-            self.D.requires_grad_(True)
+            if self.D is not None:
+                self.D.requires_grad_(True)
         check_finite(step_no, parts)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()

@@ -1,12 +1,16 @@
-"""Adversarial loss (vanilla, LSGAN or hinge) plus the MSE reconstruction term the generator is
-mostly trained by; an optional L1 term sharpens colors."""
+"""Adversarial loss (vanilla, LSGAN or hinge) plus the reconstruction terms the generator is mostly
+trained by: MSE on RGB (objective "rgb"), or, for objective "chroma_classes", a rebalanced
+classification over quantized chroma with MSE on chroma and on coarse brightness."""
 
 from __future__ import annotations
 
 import torch
 from torch.nn import functional as F
 
+from colorize.chroma import classification_loss, rgb_to_ycc
 from colorize.config import LossConfig
+
+OBJECTIVES = ("rgb", "chroma_classes")
 
 
 def d_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -32,17 +36,44 @@ def g_adv_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown GAN loss {kind!r} (vanilla, lsgan, hinge)")
 
 
+def reconstruction(cfg: LossConfig, fake: torch.Tensor, target: torch.Tensor,
+                   extras: tuple | None = None, class_weights: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The generator's loss without its adversarial term. `extras` = (class logits, luma) at half
+    resolution from a chroma-unet (objective chroma_classes). "g_mse" is always the MSE the
+    objective promises: RGB for "rgb", chroma for "chroma_classes"."""
+    fake, target = fake.float(), target.float()
+    if cfg.objective == "rgb":
+        mse = F.mse_loss(fake, target)
+        total, parts = cfg.lambda_mse * mse, {"g_mse": mse}
+        if cfg.lambda_l1:
+            l1 = F.l1_loss(fake, target)
+            total = total + cfg.lambda_l1 * l1
+            parts["g_l1"] = l1
+        return total, parts
+    if cfg.objective != "chroma_classes":
+        raise ValueError(f"unknown loss.objective {cfg.objective!r} ({', '.join(OBJECTIVES)})")
+    ycc = rgb_to_ycc(target)
+    if extras is None:
+        # Only the image (checks that call G(x) as the Colorizer does): its MSE parts, no classes.
+        fake_ycc = rgb_to_ycc(fake)
+        mse, luma_mse = F.mse_loss(fake_ycc[:, 1:], ycc[:, 1:]), F.mse_loss(fake_ycc[:, :1], ycc[:, :1])
+        return cfg.lambda_mse * mse + cfg.lambda_luma * luma_mse, {"g_mse": mse, "g_luma": luma_mse}
+    logits, luma = extras
+    half = F.avg_pool2d(ycc, 2)
+    ce = classification_loss(logits, half[:, 1:], class_weights)
+    mse = F.mse_loss(rgb_to_ycc(fake)[:, 1:], ycc[:, 1:])
+    luma_mse = F.mse_loss(luma.float(), half[:, :1])
+    total = cfg.lambda_ce * ce + cfg.lambda_mse * mse + cfg.lambda_luma * luma_mse
+    return total, {"g_ce": ce, "g_mse": mse, "g_luma": luma_mse}
+
+
 def generator_loss(
-    cfg: LossConfig, fake_logits: torch.Tensor | None, fake: torch.Tensor, target: torch.Tensor
+    cfg: LossConfig, fake_logits: torch.Tensor | None, fake: torch.Tensor, target: torch.Tensor,
+    extras: tuple | None = None, class_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total generator loss and its parts (detached, for logging)."""
-    mse = F.mse_loss(fake.float(), target.float())
-    total = cfg.lambda_mse * mse
-    parts = {"g_mse": mse}
-    if cfg.lambda_l1:
-        l1 = F.l1_loss(fake.float(), target.float())
-        total = total + cfg.lambda_l1 * l1
-        parts["g_l1"] = l1
+    total, parts = reconstruction(cfg, fake, target, extras, class_weights)
     if fake_logits is not None and cfg.lambda_gan:
         adv = g_adv_loss(cfg.gan, fake_logits.float())
         total = total + cfg.lambda_gan * adv

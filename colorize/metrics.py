@@ -34,6 +34,7 @@ HIGHER_IS_BETTER = {
     "deltaE": False,
     "colorfulness_gap": False,
     "cbcr_error": False,
+    "color_score": False,
 }
 
 

@@ -27,6 +27,7 @@ from colorize.checkpoint import (
     prune,
     save_checkpoint,
 )
+from colorize.chroma import rebalance_weights
 from colorize.config import Config
 from colorize.data import build_splits
 from colorize.diagnose.features import feature_grids
@@ -100,6 +101,15 @@ def batch_stream(dataset, cfg: Config, start_step: int, info: distributed.DistIn
             step += 1
 
 
+def chroma_prior(dataset, n: int = 96) -> torch.Tensor:
+    """Distribution of the chroma classes over n training crops spread over the dataset (the same
+    crops in every run with the same data and seed, so a resumed run gets the same weights)."""
+    from colorize.chroma import class_prior, rgb_to_ycc
+
+    picks = torch.linspace(0, len(dataset) - 1, min(n, len(dataset))).round().long().tolist()
+    return class_prior(torch.nn.functional.avg_pool2d(rgb_to_ycc(dataset[(0, i)][1][None]), 2)[:, 1:] for i in picks)
+
+
 def fixed_samples(splits, n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed set of validation samples (training ones if there is no validation split)."""
     ds = splits.val if len(splits.val) else splits.test if len(splits.test) else splits.train
@@ -147,9 +157,10 @@ def train(
 
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
-    splits = build_splits(Path(data_dir), cfg.data, Path(cache_dir or DEFAULT_CACHE), t.seed)
+    splits = build_splits(data_dir, cfg.data, Path(cache_dir or DEFAULT_CACHE), t.seed)
     if len(splits.train) == 0:
         raise RuntimeError(f"{data_dir}: no training images after splitting")
+    prior = chroma_prior(splits.train) if cfg.loss.objective == "chroma_classes" else None
 
     g_spec = {"name": cfg.model.generator, "kwargs": dict(cfg.model.generator_kwargs)}
     d_spec = {"name": cfg.model.discriminator, "kwargs": dict(cfg.model.discriminator_kwargs)}
@@ -214,7 +225,8 @@ def train(
             m.eval()  # frozen encoder: its batch-norm statistics stay fixed too
 
     stepper = GanStep(G, D, opt_g, opt_d, cfg.loss, G_run=G_run, D_run=D_run, amp=use_amp,
-                      device_type=device.type, grad_clip=t.grad_clip)
+                      device_type=device.type, grad_clip=t.grad_clip,
+                      class_weights=None if prior is None else rebalance_weights(prior, cfg.loss.rebalance).to(device))
     sample_inp, sample_tgt = fixed_samples(splits)
     git_before = gitinfo.git_state() if info.is_main else None
     metrics_file = open(out_dir / "metrics.jsonl", "a") if info.is_main else None  # noqa: SIM115
@@ -238,6 +250,8 @@ def train(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "init_from": str(init_from) if init_from else None,
             "frozen": list(freeze),
+            "infer": {k: v for k, v in cfg.to_dict()["infer"].items() if v not in (0, "")},
+            "chroma_prior": None if prior is None else [round(float(v), 7) for v in prior],
         }
 
     def checkpoint(step: int, best: bool) -> None:

@@ -14,7 +14,8 @@ log = logging.getLogger("colorize.train")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="TOML run configuration, e.g. configs/cpu-tiny.toml")
-    p.add_argument("--data", required=True, help="folder of color images (read recursively)")
+    p.add_argument("--data", required=True, nargs="+", metavar="DIR[*N]",
+                   help="folder(s) of color images, read recursively; DIR*N shows DIR's training images N times an epoch")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics.jsonl, TensorBoard events")
     p.add_argument("--steps", type=int, help="total training steps (overrides train.steps)")
     p.add_argument("--seed", type=int, help="overrides train.seed")

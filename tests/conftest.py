@@ -32,7 +32,7 @@ threads = 1
 [log]
 log_every = 1
 val_every = 4
-val_batches = 1
+val_images = 2
 image_every = 4
 hist_every = 4
 ckpt_every = 4

@@ -41,7 +41,7 @@ class PairDataset(Dataset):
                  train: bool, seed: int):
         if int(seed) < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
-        scale_min = float(getattr(cfg, "scale_min", 1.0))
+        scale_min = float(cfg.scale_min)
         if not 0 < scale_min <= 1:
             raise ValueError(f"data.scale_min must be in (0, 1], got {scale_min}")
         if int(cfg.size) < 8:
@@ -76,10 +76,14 @@ class PairDataset(Dataset):
         if not 0 <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} images")
         rng = self.rng(i, epoch)
-        patch = self.crop(self.load(i), rng)
         cfg = self.cfg
-        augment = self.train and getattr(cfg, "augment", True)
+        patch = self.crop(self.load(i), rng)
+        augment = self.train and cfg.augment
+        # Lines are drawn on the crop at its own resolution, then both sides are reduced to the
+        # training size the way the Colorizer reduces a page: thin, anti-aliased lines, as real
+        # line art is at the working size (not the thick blobs of lines drawn at 96 px).
         inp = synthesize_input(patch, rng, cfg.p_gray, cfg.p_xdog, cfg.p_edges, mix=augment)
+        inp, patch = reduce_pair(inp, patch, self.size)
         # Scale in numpy: torch's intra-op thread pool costs milliseconds on tensors this small.
         target = patch.transpose(2, 0, 1).astype(np.float32, order="C") * np.float32(1 / 127.5) - np.float32(1)
         inp = inp[None] * np.float32(2) - np.float32(1)
@@ -99,25 +103,41 @@ class PairDataset(Dataset):
         raise RuntimeError(f"none of the {len(self)} images in {self.cache_dir} can be read any more")
 
     def crop(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Square crop resized to S x S: random position, scale and flip when training, the
-        central square otherwise. Draws a fixed number of values so later draws do not depend on
-        the image size."""
+        """Square crop at its own resolution (at least S x S): random position, scale and flip when
+        training, the central square otherwise. Draws a fixed number of values so later draws do
+        not depend on the image size."""
         h, w = rgb.shape[:2]
         short = min(h, w)
-        scale_min = float(getattr(self.cfg, "scale_min", 1.0))
+        cfg = self.cfg
         u_scale, u_x, u_y, u_flip = rng.random(4) if self.train else (1.0, 0.5, 0.5, 1.0)
-        if self.train and not getattr(self.cfg, "augment", True):
+        if self.train and not cfg.augment:
             u_scale, u_x, u_y = 1.0, 0.5, 0.5
         # Scale is the crop's area as a fraction of the largest square that fits.
-        scale = scale_min + (1.0 - scale_min) * u_scale
+        scale = cfg.scale_min + (1.0 - cfg.scale_min) * u_scale
         c = short * np.sqrt(scale)
         x0, y0 = (w - c) * u_x, (h - c) * u_y
-        im = Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BICUBIC,
-                                         box=(x0, y0, x0 + c, y0 + c))
+        side = max(self.size, round(c))
+        im = Image.fromarray(rgb)
+        if (side, side) != (round(c), round(c)) or x0 % 1 or y0 % 1:
+            im = im.resize((side, side), Image.Resampling.BICUBIC, box=(x0, y0, x0 + c, y0 + c))
+        else:
+            im = im.crop((int(x0), int(y0), int(x0) + side, int(y0) + side))
         out = np.asarray(im)
-        if self.train and getattr(self.cfg, "augment", True) and getattr(self.cfg, "flip", True) and u_flip < 0.5:
+        if self.train and cfg.augment and cfg.flip and u_flip < 0.5:
             out = out[:, ::-1]
         return np.ascontiguousarray(out)
+
+
+def reduce_pair(inp: np.ndarray, rgb: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input (float [0, 1]) and target (uint8 RGB) reduced to size x size. The input goes through
+    8-bit gray and the Colorizer's own resize (Lanczos, reducing_gap 2), so training sees what a
+    page looks like after Colorizer.prepare."""
+    if inp.shape[0] == size and inp.shape[1] == size:
+        return inp, rgb
+    gray = Image.fromarray((inp * 255 + 0.5).astype(np.uint8))
+    small = np.asarray(gray.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0), np.float32)
+    target = Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return small * np.float32(1 / 255), np.asarray(target)
 
 
 class EpochSampler(Sampler):

@@ -26,8 +26,8 @@ def xdog(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     small blur is darker than tau times the large one; phi sets how hard the threshold is."""
     sigma = rng.uniform(0.4, 1.0)
     k = rng.uniform(1.4, 3.0)
-    tau = rng.uniform(0.97, 0.995)
-    eps = rng.uniform(-0.02, 0.0)
+    tau = rng.uniform(0.95, 0.99)
+    eps = rng.uniform(-0.03, -0.005)
     phi = 10 ** rng.uniform(1.7, 3.0)
     d = ndi.gaussian_filter(gray, sigma) - tau * ndi.gaussian_filter(gray, sigma * k)
     out = np.where(d >= eps, np.float32(1), 1 + np.tanh(phi * (d - eps)))
@@ -55,10 +55,23 @@ def morph_gradient(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     # Threshold relative to this image's own gradients (soft pastel art has weak edges), with a
     # floor so a flat image stays blank instead of turning its noise into ink. A quarter of the
     # pixels estimate the quantile well enough, four times faster.
-    t = max(float(np.quantile(grad[::2, ::2], rng.uniform(0.8, 0.92))), 0.05)
+    t = max(float(np.quantile(grad[::2, ::2], rng.uniform(0.88, 0.96))), 0.05)
     width = t * rng.uniform(0.3, 0.8)
     out = np.clip(1 - (grad - t) / width, 0, 1)
     return line_weight(out.astype(np.float32), rng)
+
+
+def sketch_look(lines: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Make extracted lines look drawn: filled dark areas (shaded hair, black clothes) mostly
+    become their outlines, and ink is often gray rather than black, as in real pencil and pen
+    sketches, which have a few percent of ink pixels where raw extractors give 15-25%."""
+    if rng.random() < 0.7:
+        r = int(rng.choice([2, 3]))
+        interior = box_max(lines, 2 * r + 1) < 0.5  # no paper within r pixels: a fill, not a line
+        keep = rng.uniform(0.0, 0.3)
+        lines = np.where(interior, 1 - keep * (1 - lines), lines)
+    darkness = rng.uniform(0.5, 1.0)
+    return (1 - darkness * (1 - lines)).astype(np.float32)
 
 
 def line_weight(lines: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -117,10 +130,10 @@ def screentone(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def line_art(rgb: np.ndarray, gray: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
     if kind == "xdog":
-        return xdog(gray, rng)
+        return sketch_look(xdog(gray, rng), rng)
     if rng.random() < 0.5:
-        return adaptive_threshold(gray, rng)
-    return morph_gradient(rgb, rng)
+        return sketch_look(adaptive_threshold(gray, rng), rng)
+    return sketch_look(morph_gradient(rgb, rng), rng)
 
 
 def choose_kind(rng: np.random.Generator, p_gray: float, p_xdog: float, p_edges: float) -> str:

@@ -13,11 +13,12 @@ from torch import nn
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Setup
-from colorize.diagnose.steps import LossFn, adam
+from colorize.diagnose.steps import LossFn, adam, forward, image
 
 
 def check_overfit(G: nn.Module, inp: torch.Tensor, target: torch.Tensor, recon_loss: LossFn, lr: float,
-                  max_steps: int = 300, drop: float = 0.9, betas=(0.5, 0.999)) -> CheckResult:
+                  max_steps: int = 300, drop: float = 0.9, betas=(0.5, 0.999), run=None) -> CheckResult:
+    """`run(G, inp)`: the generator's output as `recon_loss` takes it (default: G(inp))."""
     r = CheckResult("overfit")
     f = r.figures
     G.train()
@@ -25,8 +26,9 @@ def check_overfit(G: nn.Module, inp: torch.Tensor, target: torch.Tensor, recon_l
     losses: list[float] = []
     mses: list[float] = []
     for _ in range(max_steps):
-        fake = G(inp)
-        loss = recon_loss(fake, target)
+        out = run(G, inp) if run else G(inp)
+        loss = recon_loss(out, target)
+        fake = image(out)
         losses.append(float(loss.detach()))
         mses.append(float(torch.mean((fake.detach().float() - target.float()) ** 2)))
         if not math.isfinite(losses[-1]):
@@ -70,4 +72,5 @@ def run(setup: Setup, steps: int = 300, batch_size: int = 4, lr: float | None = 
     inp, target = setup.batches(1)[0]
     t = setup.cfg.train
     return check_overfit(setup.generator(), inp[:batch_size].to(setup.device), target[:batch_size].to(setup.device),
-                         setup.loss_fn(), lr if lr is not None else t.lr_g, steps, betas=t.betas)
+                         setup.loss_fn(), lr if lr is not None else t.lr_g, steps, betas=t.betas,
+                         run=lambda G, x: forward(G, x, setup.cfg.loss))

@@ -20,8 +20,23 @@ StepFn = Callable[..., tuple[dict[str, float], dict[str, torch.Tensor], dict[str
 
 
 def default_recon(loss_cfg: LossConfig) -> LossFn:
-    """The generator's loss without its adversarial term: lambda_mse * MSE (+ lambda_l1 * L1)."""
-    return lambda fake, target: generator_loss(loss_cfg, None, fake, target)[0]
+    """The generator's loss without its adversarial term. Takes what `forward` returns: the image,
+    or (image, class logits, luma) for the chroma_classes objective."""
+
+    def loss(out, target):
+        fake, extras = (out[0], out[1:]) if isinstance(out, tuple) else (out, None)
+        return generator_loss(loss_cfg, None, fake, target, extras)[0]
+
+    return loss
+
+
+def forward(G: nn.Module, inp: torch.Tensor, loss_cfg: LossConfig):
+    """The generator's output as its loss needs it (see default_recon)."""
+    return G(inp, return_logits=True) if loss_cfg.objective == "chroma_classes" else G(inp)
+
+
+def image(out) -> torch.Tensor:
+    return out[0] if isinstance(out, tuple) else out
 
 
 def adam(model: nn.Module | None, lr: float, betas=(0.5, 0.999), weight_decay: float = 0.0):
@@ -35,7 +50,7 @@ def make_step(G: nn.Module, D: nn.Module | None, opt_g, opt_d, loss_cfg: LossCon
               recon_loss: LossFn | None = None) -> StepFn:
     """step(inp, target, health=False) -> (logs, generator pre-activations, update ratios).
     logs: recon, g_total, (d_loss, g_adv with a discriminator), mse; NaN when the step diverged."""
-    if recon_loss is None and D is not None:
+    if recon_loss is None and (D is not None or loss_cfg.objective != "rgb"):
         return _trainer_step(G, D, opt_g, opt_d, loss_cfg)
     return _own_step(G, D, opt_g, opt_d, loss_cfg, recon_loss or default_recon(loss_cfg))
 
@@ -51,7 +66,7 @@ def _trainer_step(G, D, opt_g, opt_d, loss_cfg: LossConfig) -> StepFn:
         except TrainingDiverged:
             return {"recon": math.nan, "g_total": math.nan, "mse": math.nan}, {}, {}
         lg = {k: float(v.detach()) for k, v in result.logs.items()}
-        recon = loss_cfg.lambda_mse * lg["loss/g_mse"] + loss_cfg.lambda_l1 * lg.get("loss/g_l1", 0.0)
+        recon = lg["loss/g_total"] - loss_cfg.lambda_gan * lg.get("loss/g_adv", 0.0)
         logs = {"recon": recon, "g_total": lg["loss/g_total"], "mse": lg["loss/g_mse"]}
         if "loss/d" in lg:
             logs["d_loss"] = lg["loss/d"]

@@ -7,11 +7,12 @@ from typing import Any
 
 from torch import nn
 
+from colorize.models.chroma_unet import ChromaUNet
 from colorize.models.init import init_weights
 from colorize.models.patchgan import PatchDiscriminator
 from colorize.models.unet import UNetGenerator
 
-GENERATORS: dict[str, type[nn.Module]] = {"unet": UNetGenerator}
+GENERATORS: dict[str, type[nn.Module]] = {"unet": UNetGenerator, "chroma-unet": ChromaUNet}
 DISCRIMINATORS: dict[str, type[nn.Module]] = {"patchgan": PatchDiscriminator}
 
 
@@ -40,4 +41,4 @@ def build_discriminator(name: str, kwargs: dict[str, Any], init: bool = True) ->
     return init_weights(model) if init else model
 
 
-__all__ = ["unwrap", "build_generator", "build_discriminator", "UNetGenerator", "PatchDiscriminator", "init_weights"]
+__all__ = ["unwrap", "build_generator", "build_discriminator", "UNetGenerator", "ChromaUNet", "PatchDiscriminator", "init_weights"]

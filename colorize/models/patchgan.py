@@ -7,6 +7,19 @@ import torch
 from torch import nn
 
 
+def _norm(kind: str, channels: int) -> nn.Module:
+    """"batch" lets D tell a batch of real pairs from a batch of fakes by their statistics alone
+    when the two go through it separately; "instance" and "none" (with spectral norm) judge each
+    sample on its own."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown discriminator norm {kind!r} (batch, instance, none)")
+
+
 class PatchDiscriminator(nn.Module):
     def __init__(
         self,
@@ -15,6 +28,7 @@ class PatchDiscriminator(nn.Module):
         base: int = 64,
         layers: int = 3,
         spectral_norm: bool = False,
+        norm: str = "batch",
     ):
         super().__init__()
 
@@ -27,7 +41,7 @@ class PatchDiscriminator(nn.Module):
         for i in range(1, layers + 1):
             nxt = min(base * 2**i, 512)
             stride = 2 if i < layers else 1
-            mods += [conv(ch, nxt, stride, False), nn.BatchNorm2d(nxt), nn.LeakyReLU(0.2)]
+            mods += [conv(ch, nxt, stride, norm == "none"), _norm(norm, nxt), nn.LeakyReLU(0.2)]
             ch = nxt
         mods.append(conv(ch, 1, 1, True))
         self.net = nn.Sequential(*mods)
