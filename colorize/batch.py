@@ -29,6 +29,7 @@ from tqdm import tqdm
 from colorize.colorspace import chroma_fraction
 from colorize.fileio import atomic_path, atomic_write_bytes
 from colorize.images import IMAGE_SUFFIXES, ImageLoadError, open_image
+from colorize.paint import BACKGROUNDS
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="0..1: how much the model may change brightness (0 keeps the input's; default: the card's or 1)",
+    )
+    p.add_argument(
+        "--background",
+        choices=BACKGROUNDS,
+        default=None,
+        help="keep: paper reaching the border and speech bubbles stay white; color: the model may "
+        "color them too (default: the card's, else keep)",
     )
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="decode/encode threads")
 
@@ -408,7 +416,9 @@ def main(args: argparse.Namespace) -> int:
     from colorize.infer import Colorizer
 
     try:
-        colorizer = Colorizer(args.checkpoint, device=device, size=args.size, shading=args.shading)
+        colorizer = Colorizer(
+            args.checkpoint, device=device, size=args.size, shading=args.shading, background=args.background
+        )
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

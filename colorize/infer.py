@@ -2,11 +2,13 @@
 are thin shells around it.
 
 An image goes through three steps, split so the batch command can overlap them:
-  prepare (CPU): any Pillow image -> full-size luma, alpha, and a small gray model input;
+  prepare (CPU): any Pillow image -> full-size luma, alpha, a small gray model input, and the
+    drawing's line-bounded regions and paper (paint.analyse, at up to 1600 px);
   predict (model, batched): small gray -> the model's colors at the working size;
-  finish (CPU): the input's full-size detail + the upsampled colors -> the colored image, same size.
+  finish (CPU): the model's colors laid over the regions (paint.paint), then over the input's
+    full-size detail (colorspace.compose) -> the colored image, same size.
 The network only ever sees the working size (a long side of `size` pixels, padded to the multiple
-the network needs), so time and memory at full size come from the cheap merge in colorspace.py.
+the network needs), so time and memory at full size come from the cheap steps around it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from colorize.checkpoint import load_generator
-from colorize.colorspace import merge
+from colorize.colorspace import compose
 from colorize.images import open_image, split_alpha
+from colorize.paint import BACKGROUNDS, Drawing, analyse, paint
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ class Page:
     alpha: Image.Image | None  # full-size alpha, None when opaque
     small: Image.Image  # the luma at the working size, "L"
     work: torch.Tensor  # `small` as [1, h, w] float32 in [-1, 1] (paper +1, ink -1), unpadded
+    drawing: Drawing  # its regions and paper, at up to paint.ANALYSIS_SIDE
 
     @property
     def size(self) -> tuple[int, int]:
@@ -102,12 +106,14 @@ class Colorizer:
         device: str = "auto",
         size: int | None = None,
         shading: float | None = None,
+        background: str | None = None,
     ):
         """`size`: the working long side in pixels. `shading` (0..1): how much of the model's coarse
-        brightness to take (see colorspace.merge): 1 lets it shade white areas of line art, 0 keeps
-        the input's brightness and only adds color. Both default to the card's "infer" section
-        ({"size": ..., "shading": ...}, for a model that works best with its own), else to
-        default_working_side(card) and 1."""
+        brightness to take (see colorspace.compose): 1 lets it darken the regions it colors, 0 keeps
+        the input's brightness and only adds color. `background`: "keep" leaves paper that reaches
+        the border and speech bubbles white, "color" lets the model color them like any region.
+        All default to the card's "infer" section ({"size": ..., "shading": ..., "background": ...},
+        for a model that works best with its own), else to default_working_side(card), 1, "keep"."""
         self.checkpoint_dir = Path(checkpoint_dir)
         self.device = pick_device(device)
         model, self.card = load_generator(self.checkpoint_dir, "cpu")
@@ -123,11 +129,17 @@ class Colorizer:
         )
         if not 0 <= self.shading <= 1:
             raise ValueError(f"shading must be between 0 and 1, got {self.shading}")
+        self.background = background or self.card.get("infer", {}).get("background", "keep")
+        if self.background not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}")
         self._lock = threading.Lock()  # one forward at a time per Colorizer
         self._warned_oom = False
 
     def __repr__(self) -> str:
-        return f"Colorizer({str(self.checkpoint_dir)!r}, device={self.device.type!r}, size={self.size})"
+        return (
+            f"Colorizer({str(self.checkpoint_dir)!r}, device={self.device.type!r}, size={self.size}, "
+            f"background={self.background!r})"
+        )
 
     # -- the three steps -------------------------------------------------------------------------
     def prepare(self, image: Image.Image | str | Path) -> Page:
@@ -144,7 +156,7 @@ class Colorizer:
             target = (max(1, round(w * scale)), max(1, round(h * scale)))
             small = gray.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
         work = torch.from_numpy(np.asarray(small, dtype=np.float32)).div_(127.5).sub_(1.0)[None]
-        return Page(gray, alpha, small, work)
+        return Page(gray, alpha, small, work, analyse(gray, self.size))
 
     def predict(self, works: Sequence[torch.Tensor]) -> list[np.ndarray]:
         """The model's colors (uint8 h x w x 3) for inputs that all share one shape, in one pass."""
@@ -152,7 +164,9 @@ class Colorizer:
             return list(self._forward_with_retry(torch.stack(list(works))))
 
     def finish(self, page: Page, rgb: np.ndarray) -> Image.Image:
-        out = merge(page.gray, page.small, rgb, self.shading)
+        planes = paint(page.drawing, page.small, rgb, self.shading, self.background)
+        paper = page.drawing.regions.paper if planes.multiply else None
+        out = compose(page.gray, planes.chroma, planes.gain, paper)
         if page.alpha is not None:
             out.putalpha(page.alpha)
         return out

@@ -13,8 +13,10 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from drawing_helpers import drawing, mask
 from infer_helpers import color_page, line_art, make_checkpoint, mean_chroma
 from PIL import Image
 
@@ -76,7 +78,9 @@ def test_a_messy_folder_is_colored_into_a_mirror(ckpt, tmp_path, capsys):
     src = make_folder(tmp_path)
     before = snapshot(src)
     out = tmp_path / "out"
-    code = run(src, out, "--checkpoint", ckpt, "--recursive", "--batch-size", "2", "--workers", "2")
+    # --background color: the untrained model's color on the paper too shows every page was colored.
+    args = ["--recursive", "--batch-size", "2", "--workers", "2", "--background", "color"]
+    code = run(src, out, "--checkpoint", ckpt, *args)
     text = capsys.readouterr().out
     assert code == 1  # three broken files in the folder and one in the book
     assert snapshot(src) == before  # IN_DIR is only read
@@ -140,6 +144,18 @@ def test_a_clean_folder_exits_zero_and_only_the_top_level_without_recursive(ckpt
     assert "colored 2, skipped 0, failed 0" in capsys.readouterr().out
     with Image.open(tmp_path / "out" / "a.png.webp") as im:
         assert im.format == "WEBP" and im.size == (64, 80)
+
+
+def test_by_default_the_paper_stays_white(ckpt, tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    drawing().save(src / "page.png")
+    assert run(src, tmp_path / "out", "--checkpoint", ckpt) == 0
+    with Image.open(tmp_path / "out" / "page.png") as im:
+        ycc = np.asarray(im.convert("YCbCr"), np.float32)
+    paper = mask("paper", inset=0)
+    assert np.hypot(ycc[paper, 1] - 128, ycc[paper, 2] - 128).max() < 6
+    assert ycc[paper, 0].min() >= 254  # and not darkened
 
 
 def test_the_output_folder_may_not_be_inside_the_input(ckpt, tmp_path, capsys):

@@ -12,7 +12,7 @@ from infer_helpers import color_page, line_art, make_checkpoint, mean_chroma, ti
 from PIL import Image, ImageFilter
 
 from colorize.checkpoint import CheckpointError, save_checkpoint
-from colorize.colorspace import chroma_fraction, merge
+from colorize.colorspace import chroma_fraction, compose
 from colorize.images import ImageLoadError
 from colorize.infer import Colorizer, default_working_side, pick_device
 from colorize.models import build_generator
@@ -26,7 +26,9 @@ def ckpt(tmp_path_factory):
 @pytest.fixture(scope="module")
 def colorizer(ckpt):
     torch.set_num_threads(1)
-    return Colorizer(ckpt, device="cpu", size=128)
+    # The model may color the paper too, so every page here comes out colored (keeping the paper
+    # white has tests of its own, in test_paint.py).
+    return Colorizer(ckpt, device="cpu", size=128, background="color")
 
 
 def as_mode(mode: str, size=(48, 36)) -> Image.Image:
@@ -153,7 +155,7 @@ def test_lines_stay_crisp_at_full_resolution(colorizer):
 
 def test_shading_zero_keeps_the_input_luminance(ckpt):
     image = line_art(400, 300, seed=2)
-    out = Colorizer(ckpt, device="cpu", size=128, shading=0).colorize(image)
+    out = Colorizer(ckpt, device="cpu", size=128, shading=0, background="color").colorize(image)
     gray, luma = np.asarray(image, int), np.asarray(out.convert("L"), int)
     assert mean_chroma(out) > 2
     # Only gamut clipping of strong colors moves the luminance (the untrained net's colors are strong).
@@ -161,21 +163,21 @@ def test_shading_zero_keeps_the_input_luminance(ckpt):
     assert np.abs(luma - gray)[gray == 0].max() <= 2
 
 
-def test_merge_gives_back_the_input_where_the_model_keeps_gray():
+def test_compose_gives_back_the_input_where_no_color_is_laid():
     gray = line_art(300, 200, seed=4)
-    small = gray.resize((75, 50), Image.Resampling.LANCZOS)
-    rgb = np.repeat(np.asarray(small)[..., None], 3, axis=2)
-    assert np.array_equal(np.asarray(merge(gray, small, rgb)), np.asarray(gray.convert("RGB")))
+    chroma, gain = np.zeros((50, 75, 2), np.float32), np.ones((50, 75), np.float32)
+    for paper in (None, 255.0):
+        out = compose(gray, chroma, gain, paper)
+        assert np.array_equal(np.asarray(out), np.asarray(gray.convert("RGB")))
 
 
-def test_shading_does_not_light_a_halo_around_lines():
-    """The model paints an area mid-gray and leaves out the line crossing it: the paper right
-    beside the line takes the gray too (no bright rim), and the line stays black."""
+def test_a_gain_darkens_paper_but_a_black_line_stays_black():
+    """A gain painted at a quarter of the size: the paper right beside a 1-pixel line takes it too
+    (no bright rim), and the line stays black."""
     gray = Image.new("L", (400, 400), 255)
-    gray.paste(0, (200, 0, 201, 400))  # a 1-pixel vertical line
-    small = gray.resize((100, 100), Image.Resampling.LANCZOS)
-    rgb = np.full((100, 100, 3), 128, np.uint8)
-    out = np.asarray(merge(gray, small, rgb).convert("L"), int)
+    gray.paste(0, (200, 0, 201, 400))
+    gain = np.full((100, 100), (128 + 16) / (255 + 16), np.float32)
+    out = np.asarray(compose(gray, np.zeros((100, 100, 2), np.float32), gain).convert("L"), int)
     assert out[:, 200].max() <= 5
     assert np.abs(out[:, [197, 198, 199, 202, 203]] - 128).max() <= 3
 

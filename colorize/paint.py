@@ -1,0 +1,149 @@
+"""Where the model's colors go: from its small picture to color planes over the drawing's regions.
+
+Before the model runs, `analyse` looks at the page at up to ANALYSIS_SIDE pixels on its long side:
+its line-bounded regions (regions.py), which of them are paper that stays white (paper.py), and
+which of two ways suits the page:
+  - line art (ink covers less than LINE_ART_INK of the page: every line-art input in
+    ../shared/data scored at most 0.15, every manga page but one at least 0.21): each region gets
+    one flat color, a robust mean of what the model painted inside it; lines are multiplied over.
+  - gray or screentoned pages (more ink, where lines do not close regions): the model's colors are
+    upsampled with a guided filter, so they stop at the page's own edges; white regions (faces,
+    shirts, bubbles, margins) are filled flat as in line art.
+`paint` then turns the model's output into chroma and brightness-gain planes at that resolution.
+A white region is colored only when the model colors it with confidence (a clear, consistent
+color, or a clear darkening); otherwise it stays the page's paper, as does, with
+background="keep", paper that reaches the border and speech bubbles.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from colorize.guided import guided_upsample
+from colorize.paper import border_paper, bubbles
+from colorize.regions import Regions, find_regions, region_mean
+
+ANALYSIS_SIDE = 1600  # the region step works at up to this long side (a whole reduction of the page)
+LINE_ART_INK = 0.18
+BACKGROUNDS = ("keep", "color")
+K = 16.0  # luma offset of the brightness gain (see colorspace.compose)
+# A region counts as colored by the model when its mean color is at least MIN_CHROMA from gray
+# (Cb/Cr levels) and the model agrees with itself across it (|mean| / mean |color| at least
+# MIN_AGREEMENT), or when the model darkens it by at least MIN_DARKEN (dark hair is colorless).
+MIN_CHROMA = 6.0
+MIN_AGREEMENT = 0.5
+MIN_DARKEN = 0.3
+
+
+@dataclass
+class Drawing:
+    """What the page itself tells, found before the model runs."""
+
+    luma: np.ndarray  # uint8, the page at the region step's resolution
+    regions: Regions
+    paper: np.ndarray  # bool per region: margins, background reaching the border, bubbles
+    line_art: bool  # flat regions (True) or guided upsampling with flat white regions (False)
+
+
+@dataclass
+class Planes:
+    """Color to lay over the page, at the region step's resolution."""
+
+    chroma: np.ndarray  # float32 h x w x 2: Cb, Cr minus neutral
+    gain: np.ndarray  # float32 h x w: brightness gain (1 keeps the page's)
+    multiply: bool  # scale color by the page's ink (line art), or keep it as painted
+
+
+def analyse(gray: Image.Image, working_side: int) -> Drawing:
+    factor = math.ceil(max(gray.size) / ANALYSIS_SIDE)
+    page = gray.reduce(factor) if factor > 1 else gray
+    luma = np.asarray(page, np.uint8)
+    # A region should span a few of the model's pixels to get a color of its own.
+    ratio = max(page.size) / max(1, min(working_side, max(gray.size)))
+    regions = find_regions(luma, min_area=max(16, round(2 * ratio * ratio)))
+    paper = border_paper(regions) | bubbles(regions)
+    return Drawing(luma, regions, paper, bool(regions.line.mean() < LINE_ART_INK))
+
+
+def paint(drawing: Drawing, small: Image.Image, rgb: np.ndarray, shading: float, background: str) -> Planes:
+    """Color planes from the model's output `rgb` (uint8 h x w x 3) for its input `small` ("L")."""
+    regions, shape = drawing.regions, drawing.luma.shape
+    model = Image.fromarray(rgb)
+    if small.size != model.size:  # the model ran smaller (CUDA out-of-memory retry)
+        small = small.resize(model.size, Image.Resampling.BOX)
+    ycc = np.asarray(model.convert("YCbCr"), np.float32)
+    chroma_small = ycc[..., 1:] - np.float32(128.0)
+    gain_small = _gain(model.convert("L"), small)
+    # Per region: one robust color and gain, from the model's picture upsampled smoothly.
+    chroma = np.stack([_resize(chroma_small[..., c], shape) for c in range(2)], axis=-1)
+    gain = _resize(gain_small, shape)
+    values = np.concatenate([chroma, gain[..., None]], axis=-1)
+    mean = region_mean(regions, values)
+    colors, gains = mean[:, :2], mean[:, 2]
+    # The model tints and darkens blank paper too (about 20% on line art): when the paper is kept,
+    # what the model does to it is its bias, not shading, so gains count relative to the paper's.
+    white = _paper_gain(regions, drawing.paper, gains) if background == "keep" else 1.0
+    gains = gains / white
+    gain_small = gain_small / np.float32(white)
+    if drawing.line_art:  # nothing in line art is brighter than its paper
+        gains = np.minimum(gains, 1.0)
+    colored = _confident(regions, chroma, colors, gains)
+    if background == "keep":
+        colored &= ~drawing.paper
+    colors = np.where(colored[:, None], colors, 0.0).astype(np.float32)
+    gains = np.where(colored, gains ** np.float32(shading), 1.0).astype(np.float32)
+    flat_chroma, flat_gain = colors[regions.labels], gains[regions.labels]
+    if drawing.line_art:
+        return Planes(flat_chroma, flat_gain, multiply=True)
+    guide_small = np.asarray(small, np.float32) / 255
+    guide = drawing.luma.astype(np.float32) / 255
+    radius = max(1, round(max(small.size) / 96))
+    source = np.concatenate([chroma_small, np.log(gain_small)[..., None]], axis=-1)
+    guided = guided_upsample(guide_small, source, guide, radius, eps=1e-2)
+    out_chroma, out_gain = guided[..., :2], np.exp(guided[..., 2] * np.float32(shading))
+    flat = ~regions.line & regions.white()[regions.labels]
+    out_chroma[flat] = flat_chroma[flat]
+    out_gain[flat] = flat_gain[flat]
+    return Planes(out_chroma, out_gain, multiply=False)
+
+
+def _gain(model_luma: Image.Image, small: Image.Image) -> np.ndarray:
+    """The model's brightness over its input's, at the working size. Thin lines are dropped from
+    both sides of the ratio (a 3x3 max keeps the paper around them): the model's picture of a
+    line is not shading, and would light a halo around it."""
+    y = np.asarray(model_luma.filter(ImageFilter.MaxFilter(3)), np.float32)
+    x = np.asarray(small.filter(ImageFilter.MaxFilter(3)), np.float32)
+    return (y + np.float32(K)) / (x + np.float32(K))
+
+
+def _paper_gain(regions: Regions, paper: np.ndarray, gains: np.ndarray) -> float:
+    """The model's mean gain over the paper regions (1 when the page has none), by area."""
+    area = regions.area * paper
+    if area.sum() < 0.01 * regions.labels.size:
+        return 1.0
+    return float(np.clip((gains * area).sum() / area.sum(), 0.5, 1.5))
+
+
+def _confident(regions: Regions, chroma: np.ndarray, colors: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """bool per region: the model colored (or darkened) it clearly and consistently."""
+    labels = np.where(regions.core, regions.labels, 0).ravel()
+    magnitude = np.hypot(chroma[..., 0], chroma[..., 1]).ravel()
+    norm = np.maximum(regions.area, 1)
+    mean_magnitude = np.bincount(labels, weights=magnitude, minlength=regions.count + 1) / norm
+    strength = np.hypot(colors[:, 0], colors[:, 1])
+    agreement = strength / np.maximum(mean_magnitude, 1e-6)
+    colored = (strength >= MIN_CHROMA) & (agreement >= MIN_AGREEMENT)
+    colored |= gains <= 1 - MIN_DARKEN
+    colored[0] = False
+    return colored
+
+
+def _resize(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    if plane.shape == shape:
+        return plane.astype(np.float32)
+    image = Image.fromarray(np.ascontiguousarray(plane, np.float32))
+    return np.asarray(image.resize((shape[1], shape[0]), Image.Resampling.BILINEAR))
