@@ -71,44 +71,65 @@ def analyse(gray: Image.Image, working_side: int) -> Drawing:
 
 def paint(drawing: Drawing, small: Image.Image, rgb: np.ndarray, shading: float, background: str) -> Planes:
     """Color planes from the model's output `rgb` (uint8 h x w x 3) for its input `small` ("L")."""
-    regions, shape = drawing.regions, drawing.luma.shape
+    regions = drawing.regions
     model = Image.fromarray(rgb)
     if small.size != model.size:  # the model ran smaller (CUDA out-of-memory retry)
         small = small.resize(model.size, Image.Resampling.BOX)
     ycc = np.asarray(model.convert("YCbCr"), np.float32)
     chroma_small = ycc[..., 1:] - np.float32(128.0)
     gain_small = _gain(model.convert("L"), small)
-    # Per region: one robust color and gain, from the model's picture upsampled smoothly.
-    chroma = np.stack([_resize(chroma_small[..., c], shape) for c in range(2)], axis=-1)
-    gain = _resize(gain_small, shape)
-    values = np.concatenate([chroma, gain[..., None]], axis=-1)
-    mean = region_mean(regions, values)
-    colors, gains = mean[:, :2], mean[:, 2]
+    colors, gains, agreement = _region_colors(regions, chroma_small, gain_small)
     # The model tints and darkens blank paper too (about 20% on line art): when the paper is kept,
     # what the model does to it is its bias, not shading, so gains count relative to the paper's.
     white = _paper_gain(regions, drawing.paper, gains) if background == "keep" else 1.0
     gains = gains / white
-    gain_small = gain_small / np.float32(white)
     if drawing.line_art:  # nothing in line art is brighter than its paper
         gains = np.minimum(gains, 1.0)
-    colored = _confident(regions, chroma, colors, gains)
+    colored = (np.hypot(colors[:, 0], colors[:, 1]) >= MIN_CHROMA) & (agreement >= MIN_AGREEMENT)
+    colored |= gains <= 1 - MIN_DARKEN
+    colored[0] = False
     if background == "keep":
         colored &= ~drawing.paper
     colors = np.where(colored[:, None], colors, 0.0).astype(np.float32)
     gains = np.where(colored, gains ** np.float32(shading), 1.0).astype(np.float32)
-    flat_chroma, flat_gain = colors[regions.labels], gains[regions.labels]
     if drawing.line_art:
-        return Planes(flat_chroma, flat_gain, multiply=True)
+        return Planes(colors[regions.labels], gains[regions.labels], multiply=True)
     guide_small = np.asarray(small, np.float32) / 255
     guide = drawing.luma.astype(np.float32) / 255
     radius = max(1, round(max(small.size) / 96))
-    source = np.concatenate([chroma_small, np.log(gain_small)[..., None]], axis=-1)
+    source = np.concatenate([chroma_small, np.log(gain_small / np.float32(white))[..., None]], axis=-1)
     guided = guided_upsample(guide_small, source, guide, radius, eps=1e-2)
-    out_chroma, out_gain = guided[..., :2], np.exp(guided[..., 2] * np.float32(shading))
-    flat = ~regions.line & regions.white()[regions.labels]
-    out_chroma[flat] = flat_chroma[flat]
-    out_gain[flat] = flat_gain[flat]
-    return Planes(out_chroma, out_gain, multiply=False)
+    guided[..., 2] = np.exp(guided[..., 2] * np.float32(shading))
+    # White regions are filled flat; ink, tones and gray fills keep the guided colors.
+    table = np.concatenate([colors, gains[:, None]], axis=1)
+    flat = (~regions.line & regions.white()[regions.labels])[..., None]
+    out = np.where(flat, table[regions.labels], guided)
+    return Planes(out[..., :2], out[..., 2], multiply=False)
+
+
+def _region_colors(
+    regions: Regions, chroma_small: np.ndarray, gain_small: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per region: the model's robust mean color (Cb, Cr), gain, and how well the model agrees
+    with itself there (|mean color| / mean |color|: 1 when every pixel has the same hue, near 0
+    for a random tint). Sampled on a grid of about two points per model pixel: the model has no
+    finer detail to give, and a page's 1.5 million region pixels would cost ten times more."""
+    h, w = regions.labels.shape
+    step = max(1, int(max(h, w) / max(chroma_small.shape[:2]) / 2))
+    labels = np.where(regions.core, regions.labels, 0)[step // 2 :: step, step // 2 :: step]
+    grid = labels.shape
+    values = np.stack(
+        [_resize(chroma_small[..., 0], grid), _resize(chroma_small[..., 1], grid), _resize(gain_small, grid)],
+        axis=-1,
+    )
+    mean = region_mean(labels, values, regions.count)
+    flat = labels.ravel()
+    samples = np.maximum(np.bincount(flat, minlength=regions.count + 1), 1)
+    magnitude = np.hypot(values[..., 0], values[..., 1]).ravel()
+    mean_magnitude = np.bincount(flat, weights=magnitude, minlength=regions.count + 1) / samples
+    agreement = np.hypot(mean[:, 0], mean[:, 1]) / np.maximum(mean_magnitude, 1e-6)
+    gains = np.where(np.bincount(flat, minlength=regions.count + 1) > 0, mean[:, 2], 1.0)
+    return mean[:, :2], gains, agreement
 
 
 def _gain(model_luma: Image.Image, small: Image.Image) -> np.ndarray:
@@ -126,20 +147,6 @@ def _paper_gain(regions: Regions, paper: np.ndarray, gains: np.ndarray) -> float
     if area.sum() < 0.01 * regions.labels.size:
         return 1.0
     return float(np.clip((gains * area).sum() / area.sum(), 0.5, 1.5))
-
-
-def _confident(regions: Regions, chroma: np.ndarray, colors: np.ndarray, gains: np.ndarray) -> np.ndarray:
-    """bool per region: the model colored (or darkened) it clearly and consistently."""
-    labels = np.where(regions.core, regions.labels, 0).ravel()
-    magnitude = np.hypot(chroma[..., 0], chroma[..., 1]).ravel()
-    norm = np.maximum(regions.area, 1)
-    mean_magnitude = np.bincount(labels, weights=magnitude, minlength=regions.count + 1) / norm
-    strength = np.hypot(colors[:, 0], colors[:, 1])
-    agreement = strength / np.maximum(mean_magnitude, 1e-6)
-    colored = (strength >= MIN_CHROMA) & (agreement >= MIN_AGREEMENT)
-    colored |= gains <= 1 - MIN_DARKEN
-    colored[0] = False
-    return colored
 
 
 def _resize(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -118,20 +118,17 @@ def _one_region(luma: np.ndarray, line: np.ndarray, paper: float) -> Regions:
     )
 
 
-def region_mean(
-    regions: Regions, values: np.ndarray, weights: np.ndarray | None = None, spread: float = 8.0
-) -> np.ndarray:
-    """A robust mean of `values` (h x w x c float) over each region's core: the plain mean, then
-    once more with Cauchy weights 1 / (1 + (distance / spread)^2), so a minority of pixels with
-    another color (the model's blur of a neighbour across the line) barely moves it.
-    Returns (count + 1) x c; regions without core pixels get 0."""
-    labels = np.where(regions.core, regions.labels, 0).ravel()
-    flat = values.reshape(labels.size, -1)
-    w = np.ones(labels.size, np.float64) if weights is None else weights.ravel().astype(np.float64)
-    w = np.where(labels > 0, w, 0.0)
-    mean = _weighted(labels, flat, w, regions.count)
-    d2 = ((flat - mean[labels]) ** 2).sum(axis=1) / spread**2
-    return _weighted(labels, flat, w / (1.0 + d2), regions.count)
+def region_mean(labels: np.ndarray, values: np.ndarray, count: int, spread: float = 8.0) -> np.ndarray:
+    """A robust mean of `values` (h x w x c float) over each region of `labels` (h x w, 0 = not
+    counted): the plain mean, then once more with Cauchy weights 1 / (1 + (distance / spread)^2),
+    so a minority of pixels with another color (the model's blur of a neighbour across the line)
+    barely moves it. Returns (count + 1) x c; regions without pixels get 0."""
+    flat_labels = labels.ravel()
+    flat = values.reshape(flat_labels.size, -1).astype(np.float64)
+    w = (flat_labels > 0).astype(np.float64)
+    mean = _weighted(flat_labels, flat, w, count)
+    d2 = ((flat - mean[flat_labels]) ** 2).sum(axis=1) / spread**2
+    return _weighted(flat_labels, flat, w / (1.0 + d2), count)
 
 
 def _weighted(labels: np.ndarray, flat: np.ndarray, w: np.ndarray, count: int) -> np.ndarray:

@@ -76,14 +76,17 @@ def test_the_model_runs_at_the_working_size_and_never_upscales(colorizer):
     assert default_working_side({"config": {"data": {"size": 16}}}) == 128
 
 
-def test_a_card_can_carry_its_own_working_size_and_shading(tmp_path):
-    card = dict(tiny_card(), infer={"size": 100, "shading": 0.25})
+def test_a_card_can_carry_its_own_working_size_shading_and_background(tmp_path):
+    card = dict(tiny_card(), infer={"size": 100, "shading": 0.25, "background": "color"})
     save_checkpoint(tmp_path / "own", card, build_generator("unet", {"base": 8, "depth": 2}))
     own = Colorizer(tmp_path / "own", device="cpu")
-    assert (own.size, own.shading) == (100, 0.25)
-    assert Colorizer(tmp_path / "own", device="cpu", size=64, shading=1).size == 64
+    assert (own.size, own.shading, own.background) == (100, 0.25, "color")
+    mine = Colorizer(tmp_path / "own", device="cpu", size=64, shading=1, background="keep")
+    assert (mine.size, mine.background) == (64, "keep")
     with pytest.raises(ValueError, match="shading"):
         Colorizer(tmp_path / "own", device="cpu", shading=2)
+    with pytest.raises(ValueError, match="background must be one of keep, color"):
+        Colorizer(tmp_path / "own", device="cpu", background="sky")
 
 
 def test_alpha_is_kept_exactly(colorizer):
