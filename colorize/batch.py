@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import zipfile
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -27,9 +28,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from colorize.colorspace import chroma_fraction
-from colorize.fileio import atomic_path, atomic_write_bytes
+from colorize.fileio import atomic_path, atomic_write_bytes, remove_stale_parts
 from colorize.images import IMAGE_SUFFIXES, ImageLoadError, open_image
 from colorize.paint import BACKGROUNDS
+from colorize.paths import default_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ FORMATS = {
 # colored lines included) scored at most 0.093, and 195 of the 196 color pictures above 0.17.
 COLORED_FRACTION = 0.13
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"}  # cannot hold color: no check
-DEFAULT_CHECKPOINT = Path("checkpoints/default")
+DEFAULT_CHECKPOINT = default_checkpoint()  # ./checkpoints/default, else the one beside the package
 # Decoding, merging and encoding release the GIL (Pillow, numpy), so threads scale with cores; a GPU
 # needs several cores' worth of them to stay busy.
 DEFAULT_WORKERS = max(1, min(16, os.cpu_count() or 1))
@@ -401,6 +403,7 @@ def summary(batch: Batch, plan_: Plan) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    started = time.time()
     problem = check_folders(args.in_dir, args.out_dir)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -422,6 +425,9 @@ def main(args: argparse.Namespace) -> int:
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    stale = remove_stale_parts(args.out_dir, older_than=started)  # left by a run killed mid-write
+    if stale:
+        log.info("removed %d stale temporary file(s) from %s", len(stale), args.out_dir)
     todo = plan(args, rank, world)
     pages = sum(1 for j in todo.jobs if not j.copy)
     print(f"{pages} pages to colorize with {colorizer}" + (f" (rank {rank} of {world})" if world > 1 else ""))

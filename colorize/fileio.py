@@ -4,11 +4,24 @@ leaves a half-written file under the final name."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+
+# What atomic_path's temporary files are called: ".NAME." + mkstemp's 8 random characters + ".part".
+PART_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.part$")
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()  # read once at import (os.umask is process-wide; threads must not race on it)
 
 
 @contextmanager
@@ -20,6 +33,7 @@ def atomic_path(path: str | Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes it private (0600); give it a normal file's mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -44,9 +58,7 @@ def atomic_dir(final: str | Path, fill: Callable[[Path], None]) -> Path:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); the final folder should not be
+    tmp.chmod(0o777 & ~UMASK)  # mkdtemp makes it private (0700); the final folder should not be
     try:
         fill(tmp)
         if final.exists():
@@ -61,3 +73,18 @@ def atomic_dir(final: str | Path, fill: Callable[[Path], None]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def remove_stale_parts(folder: str | Path, older_than: float) -> list[Path]:
+    """Delete atomic_path's temporary files (`.NAME.XXXXXXXX.part`) under `folder` last modified
+    before `older_than` (a time.time()): what a process killed while writing left behind. Files of
+    writers started since then are newer and stay."""
+    removed = []
+    for p in Path(folder).rglob(".*.part") if Path(folder).is_dir() else []:
+        try:
+            if p.is_file() and PART_FILE.match(p.name) and p.stat().st_mtime < older_than:
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            continue
+    return removed
