@@ -35,6 +35,7 @@ class Regions:
     luma: np.ndarray  # mean brightness of the core per region, 0..255
     border: np.ndarray  # bool: the region's core touches the image border
     paper: float  # the page's paper brightness
+    group: np.ndarray  # the small-ball area each region is part of (the big ball may split one)
 
     def white(self, margin: float = 24.0) -> np.ndarray:
         """Regions about as bright as the paper (blank paper, a bubble, an uncolored shape)."""
@@ -54,7 +55,7 @@ def find_regions(luma: np.ndarray, min_area: int = 16, radii: tuple[int, int] = 
     of the nearest region instead of getting their own. `radii`: the big and the small ball."""
     paper = paper_level(luma)
     line = luma < LINE_SHARE * paper
-    labels, count = _trapped_balls(line, min_area, *radii)
+    labels, count, group = _trapped_balls(line, min_area, *radii)
     core = labels > 0
     if count == 0:  # all ink (or a blank speck): one region holds everything
         return _one_region(luma, line, paper)
@@ -71,11 +72,13 @@ def find_regions(luma: np.ndarray, min_area: int = 16, radii: tuple[int, int] = 
     edge_core = np.concatenate([core[0], core[-1], core[:, 0], core[:, -1]])
     border = np.zeros(count + 1, bool)
     border[edge[edge_core]] = True
-    return Regions(labels, core, line, count, area, mean, border, paper)
+    return Regions(labels, core, line, count, area, mean, border, paper, group)
 
 
-def _trapped_balls(line: np.ndarray, min_area: int, big: int, small: int) -> tuple[np.ndarray, int]:
-    """Region seeds (int32, 0 = none) and their count. The small ball finds areas closed up to
+def _trapped_balls(
+    line: np.ndarray, min_area: int, big: int, small: int
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Region seeds (int32, 0 = none), their count, and each one's small-ball area. The small ball finds areas closed up to
     gaps of about 2 x `small`; the big ball splits them further at gaps up to 2 x `big` (a sketchy
     outline does not let the background into a face), where it fits at all (not in thin hair)."""
     # Where a ball fits: no ink within its radius in either of two metrics (square and diamond,
@@ -100,7 +103,10 @@ def _trapped_balls(line: np.ndarray, min_area: int, big: int, small: int) -> tup
     keep[0] = False
     lut = np.zeros(len(keep), np.int32)
     lut[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return lut[seeds], int(keep.sum())
+    seeds = lut[seeds]
+    group = np.zeros(int(keep.sum()) + 1, np.int64)
+    group[seeds] = fine  # each seed lies inside one small-ball area
+    return seeds, int(keep.sum()), group
 
 
 def _one_region(luma: np.ndarray, line: np.ndarray, paper: float) -> Regions:
@@ -115,6 +121,7 @@ def _one_region(luma: np.ndarray, line: np.ndarray, paper: float) -> Regions:
         mean,
         np.array([False, True]),
         paper,
+        np.array([0, 1]),
     )
 
 
