@@ -13,11 +13,18 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
+from app.card import card_markdown, short_label
 from colorize.checkpoint import CheckpointError, find_checkpoints, read_card
 from colorize.images import ImageLoadError, open_image, split_alpha
 from colorize.infer import Colorizer
+from colorize.paint import BACKGROUNDS
 
 log = logging.getLogger(__name__)
+
+BACKGROUND_CHOICES = [
+    ("Keep paper and speech bubbles white", "keep"),
+    ("Let the model color them too", "color"),
+]
 
 PREVIEW_SIDE = 2048  # the before/after view; the download is always full size
 KEEP_RESULTS_S = 3600  # result PNGs older than this are deleted
@@ -46,17 +53,13 @@ class Settings:
 
 
 def describe(ckpt: Path, root: Path | None = None) -> str:
-    """Dropdown label: the folder, the card's step and its metrics."""
+    """Dropdown label: the folder, the card's step and its headline figure."""
     name = str(ckpt.relative_to(root)) if root and ckpt.is_relative_to(root) and ckpt != root else str(ckpt)
     try:
         card = read_card(ckpt)
     except CheckpointError:
         return f"{name} (unreadable card)"
-    metrics = card.get("metrics") or {}
-    shown = ", ".join(
-        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in list(metrics.items())[:3]
-    )
-    return f"{name} · step {card.get('step', '?')}" + (f" · {shown}" if shown else "")
+    return f"{name} · {short_label(card)}"
 
 
 def list_models(settings: Settings) -> list[tuple[str, str]]:
@@ -147,7 +150,9 @@ def build(settings: Settings) -> gr.Blocks:
     results = Results()
     choices = list_models(settings)
 
-    def colorize(upload, model: str):
+    def colorize(upload, model: str, background: str = "keep"):
+        if background not in BACKGROUNDS:
+            raise refuse(f"Background must be one of {', '.join(BACKGROUNDS)}, not {background!r}.")
         path, name = upload_path(upload)
         check_pixels(path, name, settings.max_pixels)
         colorizer = models.get(model or choices[0][1])
@@ -157,7 +162,7 @@ def build(settings: Settings) -> gr.Blocks:
             raise refuse(str(exc).replace(str(path), name)) from None
         start = time.perf_counter()
         try:
-            result = colorizer.colorize(image)
+            result = colorizer.colorize(image, background)
         except Exception as exc:  # never a stack trace in the page
             log.exception("colorizing %s failed", name)
             raise refuse(f"{name}: colorizing failed ({type(exc).__name__}: {exc})") from None
@@ -175,11 +180,12 @@ def build(settings: Settings) -> gr.Blocks:
             card = read_card(model)
         except CheckpointError as exc:
             return f"**{exc}**"
-        metrics = card.get("metrics") or {}
-        created = f", created {card['created']}" if card.get("created") else ""
-        lines = [f"**{Path(model).name}** - step {card.get('step', '?')}{created}"]
-        lines += [f"- {k}: {v:.4g}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items()]
-        return "\n".join(lines)
+        return card_markdown(card, Path(model).name)
+
+    try:
+        first_background = read_card(choices[0][1]).get("infer", {}).get("background", "keep")
+    except CheckpointError:
+        first_background = "keep"
 
     with gr.Blocks(title="Colorize line art", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown(
@@ -195,6 +201,12 @@ def build(settings: Settings) -> gr.Blocks:
                     sources=["upload", "clipboard"],
                     height=480,
                     elem_id="source",
+                )
+                background = gr.Radio(
+                    choices=BACKGROUND_CHOICES,
+                    value=first_background if first_background in BACKGROUNDS else "keep",
+                    label="Background (margins, paper around the figure, speech bubbles)",
+                    elem_id="background",
                 )
                 model = gr.Dropdown(choices=choices, value=choices[0][1], label="Model", elem_id="model")
                 about = gr.Markdown(card_text(choices[0][1]))
@@ -218,7 +230,7 @@ def build(settings: Settings) -> gr.Blocks:
         model.change(card_text, inputs=model, outputs=about, api_name=False)
         button.click(
             colorize,
-            inputs=[source, model],
+            inputs=[source, model, background],
             outputs=[download, compare, status],
             api_name="colorize",
             preprocess=False,  # the Colorizer reads the upload itself, so bad files get a clear message

@@ -163,18 +163,22 @@ class Colorizer:
         with self._lock:
             return list(self._forward_with_retry(torch.stack(list(works))))
 
-    def finish(self, page: Page, rgb: np.ndarray) -> Image.Image:
-        planes = paint(page.drawing, page.small, rgb, self.shading, self.background)
+    def finish(self, page: Page, rgb: np.ndarray, background: str | None = None) -> Image.Image:
+        """`background` overrides the Colorizer's for this page (the app's per-request choice)."""
+        background = background or self.background
+        if background not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
+        planes = paint(page.drawing, page.small, rgb, self.shading, background)
         paper = page.drawing.regions.paper if planes.multiply else None
         out = compose(page.gray, planes.chroma, planes.gain, paper)
         if page.alpha is not None:
             out.putalpha(page.alpha)
         return out
 
-    def colorize(self, image: Image.Image | str | Path) -> Image.Image:
+    def colorize(self, image: Image.Image | str | Path, background: str | None = None) -> Image.Image:
         """One image in, the colored image out: same size; RGBA when the input had transparency."""
         page = self.prepare(image)
-        return self.finish(page, self.predict([page.work])[0])
+        return self.finish(page, self.predict([page.work])[0], background)
 
     # -- the model ------------------------------------------------------------------------------
     def _forward(self, x: torch.Tensor) -> np.ndarray:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+from drawing_helpers import drawing, mask
 from infer_helpers import line_art, make_checkpoint, mean_chroma
 from PIL import Image
 
@@ -91,22 +92,34 @@ def client(server):
     return Client(server["url"], verbose=False)
 
 
-def upload(client, path: Path, model: str | None = None):
+def upload(client, path: Path, model: str | None = None, background: str | None = None):
     from gradio_client import handle_file
 
-    args = [handle_file(str(path))] + ([model] if model else [])
-    return client.predict(*args, api_name="/colorize")
+    options = {"model": model, "background": background}
+    options = {k: v for k, v in options.items() if v is not None}
+    return client.predict(upload=handle_file(str(path)), api_name="/colorize", **options)
 
 
 def test_the_api_colorizes_an_upload_at_full_size(server, client, tmp_path):
     page = line_art(330, 470, seed=8)
     page.save(tmp_path / "page.png")
-    result, (before, after), status = upload(client, tmp_path / "page.png")
+    # The model may color the paper too: with the untrained model most of the color is there.
+    result, (before, after), status = upload(client, tmp_path / "page.png", background="color")
     with Image.open(result) as im:
         assert im.format == "PNG" and im.size == page.size and mean_chroma(im) > 2
     with Image.open(after) as im, Image.open(before) as b:
         assert im.size == b.size == page.size and mean_chroma(im) > 2 and mean_chroma(b) == 0
     assert "330x470 colored" in status
+
+
+def test_by_default_the_paper_stays_white_and_the_drawing_is_colored(client, tmp_path):
+    drawing().save(tmp_path / "drawing.png")
+    paper = mask("paper", inset=0)
+    for background, clean in (("keep", True), (None, True), ("color", False)):
+        with Image.open(upload(client, tmp_path / "drawing.png", background=background)[0]) as im:
+            ycc = np.asarray(im.convert("YCbCr"), np.float32)
+            assert mean_chroma(im) > 2, background
+        assert (np.hypot(ycc[paper, 1] - 128, ycc[paper, 2] - 128).max() < 6) == clean, background
 
 
 def test_transparency_survives_the_round_trip(client, tmp_path):
@@ -124,8 +137,9 @@ def test_the_model_picker_lists_the_checkpoints_with_step_and_metrics(server, cl
     (picker,) = [c for c in config["components"] if c["props"].get("elem_id") == "model"]
     labels = [choice[0] for choice in picker["props"]["choices"]]
     assert len(labels) == 2
-    assert any("step 1200" in s and "21.5" in s for s in labels)
-    assert any("step 3400" in s and "22.25" in s for s in labels)
+    assert any("step 1200" in s and "PSNR 21.5" in s for s in labels)
+    assert any("step 3400" in s and "PSNR 22.25" in s for s in labels)
+    assert not any("val/" in s for s in labels)  # words, not metric keys
     (examples,) = [c for c in config["components"] if c["type"] == "dataset"]
     assert "drawing.png" in str(examples["props"]["samples"])
     line_art(64, 64).save(tmp_path / "a.png")
@@ -217,6 +231,7 @@ def test_a_browser_uploads_colorizes_and_downloads(server, tmp_path):
             page.goto(server["url"], wait_until="domcontentloaded")
             page.locator("#source input[type=file]").set_input_files(str(tmp_path / "my page.png"))
             expect(page.locator("#source img").first).to_be_visible(timeout=30_000)
+            page.get_by_label("Let the model color them too").check()  # the untrained model's color is there
             page.locator("#colorize").click()
             link = page.locator("#download a").first
             expect(link).to_be_visible(timeout=60_000)
