@@ -1,9 +1,12 @@
-"""Colorizer latency per page and peak memory at three page sizes; the batch command's throughput
-on a folder of generated pages next to the model's own throughput on pre-decoded tensors; and the
-batch command's resident memory after 100 and after --pages pages.
+"""Colorizer latency per page and peak memory at three page sizes, for a generated manga page
+(gray fills and hatching: the guided-filter path) and a line-art page (outlines only: the flat
+regions path), at one or more working sizes; the batch command's throughput on a folder of
+generated pages next to the model's own throughput on pre-decoded tensors; and the batch
+command's resident memory after 100 and after --pages pages.
 
     .venv/bin/python bench/colorize.py                        # checkpoints/default, 1000 pages
     .venv/bin/python bench/colorize.py --checkpoint DIR --pages 300 --threads 2
+    .venv/bin/python bench/colorize.py --only latency --size 384 512 768   # working sizes
     .venv/bin/python bench/colorize.py --quick                # seconds: tiny sizes (what the test runs)
 
 Without checkpoints/default (and no --checkpoint) it benchmarks an untrained model built from
@@ -100,10 +103,26 @@ def manga_page(width: int, height: int, seed: int) -> Image.Image:
     return page
 
 
+def line_page(width: int, height: int, seed: int) -> Image.Image:
+    """A generated line-art page: closed outlines of overlapping shapes on white, no fills."""
+    rng = np.random.default_rng(seed)
+    page = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(page)
+    line = max(1, width // 300)
+    for _ in range(40):
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        rx, ry = rng.uniform(0.03, 0.2) * width, rng.uniform(0.03, 0.2) * height
+        draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), outline=0, width=line)
+    return page
+
+
+PAGES = {"manga": manga_page, "lineart": line_page}
+
+
 # -- measurements ------------------------------------------------------------------------------
 def latency(colorizer: Colorizer, sizes, repeats: int, warmup: int, ctx: dict) -> None:
-    for w, h in sizes:
-        image = manga_page(w, h, seed=w)
+    for (w, h), kind in ((size, kind) for size in sizes for kind in PAGES):
+        image = PAGES[kind](w, h, seed=w)
         reset_peak()
         parts = {"prepare": [], "predict": [], "finish": []}
 
@@ -119,10 +138,14 @@ def latency(colorizer: Colorizer, sizes, repeats: int, warmup: int, ctx: dict) -
                 v and parts[k].append(v)
 
         t = timed(run, repeats, warmup)
+        drawing = colorizer.prepare(image).drawing
         emit(
             {
                 "what": "colorize/latency",
                 "page": f"{w}x{h}",
+                "content": kind,
+                "path": "regions" if drawing.line_art else "guided",
+                "region_step_side": max(drawing.luma.shape),
                 "working_side": colorizer.size,
                 **t,
                 "parts_median_s": {k: round(statistics.median(v[warmup:] or v), 4) for k, v in parts.items()},
@@ -279,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, default=None, help="default: checkpoints/default if present")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--size", type=int, default=None, help="working long side (default: the card's)")
+    p.add_argument(
+        "--size", type=int, nargs="+", default=None, help="working long side(s) (default: the card's)"
+    )
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--pages", type=int, default=1000, help="pages for the memory run")
@@ -307,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                 "the speed is a trained one's, the colors are not"
             )
             emit({"what": "note", "note": note})
-        colorizer = Colorizer(ckpt, device=args.device, size=args.size or (64 if args.quick else None))
+        working = args.size or [64 if args.quick else None]
+        colorizer = Colorizer(ckpt, device=args.device, size=working[0])
         ctx = {
             **context(colorizer.device),
             "checkpoint": str(ckpt),
@@ -319,7 +345,10 @@ def main(argv: list[str] | None = None) -> int:
         repeats, warmup = (2, 1) if args.quick else (args.repeats, 2)
         page = sizes[-1] if args.quick else (1024, 1456)
         if args.only in (None, "latency"):
-            latency(colorizer, sizes, repeats, warmup, ctx)
+            for side in working:
+                colorizer.size = side or colorizer.size
+                latency(colorizer, sizes, repeats, warmup, ctx)
+            colorizer.size = working[0] or colorizer.size
         if args.only in (None, "throughput"):
             throughput(
                 colorizer,

@@ -21,12 +21,15 @@ def test_colorize_bench_quick(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     lines = [json.loads(line) for line in res.stdout.splitlines()]
-    assert [r["what"] for r in lines] == ["colorize/latency"] * 2 + ["colorize/throughput", "colorize/memory"]
-    for r in lines[:2]:
+    # Two page sizes, each as a manga page and as line art.
+    assert [r["what"] for r in lines] == ["colorize/latency"] * 4 + ["colorize/throughput", "colorize/memory"]
+    assert [r["content"] for r in lines[:4]] == ["manga", "lineart"] * 2
+    assert all(r["path"] in ("regions", "guided") for r in lines[:4])
+    for r in lines[:4]:
         assert 0 < r["min_s"] <= r["median_s"] <= r["max_s"] and r["peak_rss_mb"] > 0
         assert r["threads"] == 1 and r["device"] == "cpu" and r["checkpoint"] == str(ckpt)
-    assert lines[2]["pages"] == 8 and lines[2]["model_pages_per_s"] > 0 and lines[2]["batch_pages_per_s"] > 0
-    assert lines[3]["pages"] == 20 and lines[3]["rss_mb_after_20"] > 0
+    assert lines[4]["pages"] == 8 and lines[4]["model_pages_per_s"] > 0 and lines[4]["batch_pages_per_s"] > 0
+    assert lines[5]["pages"] == 20 and lines[5]["rss_mb_after_20"] > 0
 
 
 def test_without_a_checkpoint_it_says_it_times_an_untrained_default_model(tmp_path):
