@@ -53,3 +53,39 @@ def compare(synthetic: dict[str, float], real: dict[str, float], limit: float = 
         if min(a, b) <= 0 or max(a, b) / min(a, b) > limit:
             problems.append(f"{what}: synthetic {a:.3g} vs real {b:.3g} (more than {limit:g}x apart)")
     return problems
+
+
+def synthetic_inputs(dataset, kind: str, n: int = 48) -> list[np.ndarray]:
+    """n training inputs of one kind ("lineart" or "manga"), made by the training pipeline's own
+    crop, synthesis and reduction from images spread over the (training) dataset."""
+    from colorize.data.dataset import reduce_pair
+    from colorize.data.synth import line_art, luminance, manga
+
+    out = []
+    for k in range(min(n, len(dataset))):
+        i = k * len(dataset) // min(n, len(dataset))
+        rng = np.random.default_rng([dataset.seed, 0, i, 0x5EA1])
+        patch = dataset.crop(dataset.load(i), rng)
+        gray = luminance(patch)
+        if kind == "lineart":
+            x = line_art(patch, gray, "xdog" if rng.random() < 0.5 else "edges", rng)
+        else:
+            x = manga(gray, rng)
+        out.append(reduce_pair(x, patch, dataset.size)[0])
+    return out
+
+
+def compare_with_real(dataset, real_dirs: dict[str, Path], working_side: int, n: int = 48
+                      ) -> tuple[dict[str, dict], list[str]]:
+    """Figures per kind ({"synthetic": ..., "real": ...}) and problems, for each real folder given."""
+    from colorize.images import list_images
+
+    figures, problems = {}, []
+    for kind, folder in real_dirs.items():
+        real = [page_at_working_size(p, working_side) for p in list_images(folder)]
+        if not real:
+            continue
+        synth, real_stats = median_stats(synthetic_inputs(dataset, kind, n)), median_stats(real)
+        figures[kind] = {"synthetic": synth, "real": real_stats, "working_side": working_side}
+        problems += [f"{kind}: {p}" for p in compare(synth, real_stats)]
+    return figures, problems

@@ -11,9 +11,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from colorize.chroma import LUMA
+
 KINDS = ("gray", "xdog", "edges")
 # ITU-R BT.601 luma weights.
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_LUMA = np.array(LUMA, dtype=np.float32)
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -128,6 +130,11 @@ def screentone(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return ndi.gaussian_filter(tone, rng.uniform(0.3, 0.7))
 
 
+def manga(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A screentoned manga look: XDoG lines over halftone dots for the midtones."""
+    return np.minimum(xdog(gray, rng), screentone(gray, rng))
+
+
 def line_art(rgb: np.ndarray, gray: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
     if kind == "xdog":
         return sketch_look(xdog(gray, rng), rng)
@@ -159,7 +166,7 @@ def synthesize_input(
     if kind == "gray":
         out = gray
         if mix and rng.random() < 0.35:
-            out = np.minimum(xdog(gray, rng), screentone(gray, rng))
+            out = manga(gray, rng)
     else:
         out = line_art(rgb, gray, kind, rng)
         if mix and rng.random() < 0.25:
