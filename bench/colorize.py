@@ -126,16 +126,20 @@ def latency(colorizer: Colorizer, sizes, repeats: int, warmup: int, ctx: dict) -
         reset_peak()
         parts = {"prepare": [], "predict": [], "finish": []}
 
-        def run(image=image, parts=parts):
-            t0 = time.perf_counter()
+        cpu = {k: [] for k in parts}  # CPU seconds of this process: less moved by other load
+
+        def run(image=image, parts=parts, cpu=cpu):
+            t0, c0 = time.perf_counter(), time.process_time()
             page = colorizer.prepare(image)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             rgb = colorizer.predict([page.work])[0]
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             colorizer.finish(page, rgb)
-            t3 = time.perf_counter()
-            for k, v in zip(parts, (t1 - t0, t2 - t1, t3 - t2)):
-                v and parts[k].append(v)
+            t3, c3 = time.perf_counter(), time.process_time()
+            for k, v, c in zip(parts, (t1 - t0, t2 - t1, t3 - t2), (c1 - c0, c2 - c1, c3 - c2)):
+                if v:
+                    parts[k].append(v)
+                    cpu[k].append(c)
 
         t = timed(run, repeats, warmup)
         drawing = colorizer.prepare(image).drawing
@@ -149,6 +153,9 @@ def latency(colorizer: Colorizer, sizes, repeats: int, warmup: int, ctx: dict) -
                 "working_side": colorizer.size,
                 **t,
                 "parts_median_s": {k: round(statistics.median(v[warmup:] or v), 4) for k, v in parts.items()},
+                "parts_cpu_median_s": {
+                    k: round(statistics.median(v[warmup:] or v), 4) for k, v in cpu.items()
+                },
                 "peak_rss_mb": round(peak_mb(), 1),
                 **ctx,
             }
