@@ -11,11 +11,12 @@ from pathlib import Path
 
 import torch
 
+from colorize.chroma import LUMA as BT601_LUMA
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
 
-LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+LUMA = torch.tensor(BT601_LUMA).view(1, 3, 1, 1)
 NEAR_DUPLICATE_BITS = 4  # of the 64-bit perceptual hash: a re-encoded or resized copy
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,32 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
     return r
 
 
+# Real inputs to compare synthetic ones with: ../shared/data beside the repository, when present.
+REAL_INPUTS = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def check_realism(r: CheckResult, train_set, working_side: int, real_root: Path = REAL_INPUTS) -> None:
+    """Synthetic line art and manga against the real ones at the working size: ink share and
+    stroke width must be within 2x (colorize.data.realism)."""
+    from colorize.data.realism import compare_with_real
+
+    dirs = {k: real_root / k for k in ("lineart", "manga") if (real_root / k).is_dir()}
+    if train_set is None or not len(train_set) or not dirs:
+        return
+    figures, problems = compare_with_real(train_set, dirs, working_side)
+    r.figures["realism"] = figures
+    for p in problems:
+        r.fail(f"synthetic inputs unlike real ones, {p}")
+    r.summary += "; " + ", ".join(
+        f"{k} ink {v['synthetic']['ink_share']:.3f} vs real {v['real']['ink_share']:.3f}, stroke "
+        f"{v['synthetic']['line_width']:.2f} vs {v['real']['line_width']:.2f} px" for k, v in figures.items())
+
+
 def run(setup: Setup, batches: int = 8) -> CheckResult:
+    from colorize.validation import working_side
+
     model = setup.generator()
     phashes = perceptual_hashes(setup.split_images) if setup.split_images else None
-    return check_batches(setup.batches(batches), setup.split_hashes, getattr(model, "multiple", 1), phashes)
+    r = check_batches(setup.batches(batches), setup.split_hashes, getattr(model, "multiple", 1), phashes)
+    check_realism(r, setup.train_set, working_side(setup.cfg))
+    return r

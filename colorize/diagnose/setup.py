@@ -13,18 +13,11 @@ import torch
 from torch import nn
 
 from colorize.config import Config
+from colorize.device import pick_device, resolve_precision
 from colorize.diagnose.steps import LossFn, default_recon
 from colorize.models import build_discriminator, build_generator
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (input [N,1,S,S], target [N,3,S,S]) in [-1, 1]
-
-
-def pick_device(kind: str) -> torch.device:
-    if kind == "auto":
-        kind = "cuda" if torch.cuda.is_available() else "cpu"
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device cuda requested, but no CUDA device is available")
-    return torch.device(kind)
 
 
 @dataclass
@@ -37,6 +30,7 @@ class Setup:
     split_hashes: dict[str, list[str]] = field(default_factory=dict)  # split -> content hashes
     split_images: dict[str, list[Path]] = field(default_factory=dict)  # split -> (cached) image files
     sample: Batch | None = None  # a fixed (validation) sample for pictures
+    train_set: object = None  # the training PairDataset, for checks that make their own samples
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     def __post_init__(self) -> None:
@@ -63,6 +57,11 @@ class Setup:
         torch.manual_seed(self.cfg.train.seed + 1)
         return self.make_discriminator().to(self.device).train()
 
+    def step_options(self) -> dict:
+        """The trainer's precision (resolved for this device) and gradient clipping, for make_step."""
+        return {"bf16": resolve_precision(self.cfg.train.precision, self.device) == "bf16",
+                "grad_clip": self.cfg.train.grad_clip}
+
     def fixed_sample(self, n: int = 4) -> Batch:
         inp, target = self.sample if self.sample is not None else self.batches(1)[0]
         return inp[:n], target[:n]
@@ -73,8 +72,8 @@ def load_setup(cfg: Config, data_dir: str | Path, cache_dir: str | Path | None =
     """Batches from build_splits and the trainer's own batch stream (same order, same augmentation);
     content hashes of every split from the split summary."""
     from colorize.data import build_splits
-    from colorize.distributed import DistInfo
-    from colorize.train import DEFAULT_CACHE, batch_stream
+    from colorize.data.cache import DEFAULT_CACHE
+    from colorize.data.dataset import batch_stream
 
     cfg.data.workers = 0  # a few batches: worker start-up would cost more than it saves
     if cfg.train.threads:
@@ -86,7 +85,7 @@ def load_setup(cfg: Config, data_dir: str | Path, cache_dir: str | Path | None =
 
     def batches(n: int) -> list[Batch]:
         if len(cache) < n:
-            stream = batch_stream(splits.train, cfg, len(cache), DistInfo())
+            stream = batch_stream(splits.train, cfg, len(cache))
             cache.extend((inp, target) for _, inp, target in islice(stream, n - len(cache)))
         return cache[:n]
 
@@ -97,5 +96,5 @@ def load_setup(cfg: Config, data_dir: str | Path, cache_dir: str | Path | None =
     items = [fixed[i] for i in range(min(4, len(fixed)))]
     sample = (torch.stack([a for a, _ in items]), torch.stack([b for _, b in items]))
     images = {name: [e.cached for e in getattr(splits, name).entries] for name in ("train", "val", "test")}
-    return Setup(cfg, batches, split_hashes=hashes, split_images=images, sample=sample,
+    return Setup(cfg, batches, split_hashes=hashes, split_images=images, sample=sample, train_set=splits.train,
                  device=pick_device(device or cfg.train.device))

@@ -1,0 +1,100 @@
+"""The chroma objective: color classes, their soft encoding, rebalancing, the annealed mean, and
+the chroma U-Net on non-square inputs."""
+
+import pytest
+import torch
+from PIL import Image
+
+from colorize.chroma import (
+    NUM_CLASSES,
+    annealed_mean,
+    class_centers,
+    class_prior,
+    classification_loss,
+    rebalance_weights,
+    rgb_to_ycc,
+    soft_classes,
+    ycc_to_rgb,
+)
+from colorize.config import LossConfig
+from colorize.losses import generator_loss
+from colorize.models import build_generator
+
+
+def test_ycc_matches_pillow_and_round_trips():
+    rgb = torch.tensor([[200, 30, 30], [30, 160, 40], [40, 60, 220], [255, 255, 255]], dtype=torch.float32)
+    x = (rgb / 127.5 - 1).T.reshape(1, 3, 1, 4)
+    ycc = rgb_to_ycc(x)
+    pil = Image.frombytes("RGB", (4, 1), rgb.to(torch.uint8).numpy().tobytes()).convert("YCbCr")
+    expected = torch.tensor(list(pil.getdata()), dtype=torch.float32)  # 0-255, chroma around 128
+    assert torch.allclose((ycc[0, 0, 0] + 1) * 127.5, expected[:, 0], atol=1)
+    assert torch.allclose(ycc[0, 1:, 0].T * 127.5 + 128, expected[:, 1:], atol=1)
+    assert torch.allclose(ycc_to_rgb(ycc), x, atol=1e-5)
+
+
+def test_soft_classes_put_a_center_on_its_own_class_and_weights_sum_to_one():
+    centers = class_centers()
+    cbcr = centers[[0, 100, 144, NUM_CLASSES - 1]].T.reshape(1, 2, 1, 4)
+    idx, w = soft_classes(cbcr)
+    assert torch.allclose(w.sum(dim=1), torch.ones(1, 1, 4))
+    nearest = torch.gather(idx, 1, w.argmax(dim=1, keepdim=True))[0, 0, 0]
+    assert nearest.tolist() == [0, 100, 144, NUM_CLASSES - 1]
+    between = ((centers[144] + centers[145]) / 2).reshape(1, 2, 1, 1)
+    idx, w = soft_classes(between)
+    assert sorted(w.flatten().tolist())[-2:] == pytest.approx([0.5, 0.5])
+
+
+def test_annealed_mean_goes_from_the_mean_to_the_mode():
+    logits = torch.full((1, NUM_CLASSES, 1, 1), -10.0)
+    logits[0, 50], logits[0, 200] = 2.0, 1.0
+    centers = class_centers()
+    mode = annealed_mean(logits, 0.01)[0, :, 0, 0]
+    mean = annealed_mean(logits, 1.0)[0, :, 0, 0]
+    assert torch.allclose(mode, centers[50], atol=1e-4)
+    assert not torch.allclose(mean, centers[50], atol=1e-2)
+
+
+def test_kl_loss_is_zero_for_a_perfect_prediction_and_rebalancing_favours_rare_colors():
+    cbcr = torch.zeros(1, 2, 4, 4)
+    cbcr[:, 0] = 0.3
+    idx, w = soft_classes(cbcr)
+    logits = torch.full((1, NUM_CLASSES, 4, 4), -30.0).scatter(1, idx, torch.log(w.clamp_min(1e-30)))
+    assert classification_loss(logits, cbcr, None).item() == pytest.approx(0, abs=1e-4)
+    assert classification_loss(torch.zeros(1, NUM_CLASSES, 4, 4), cbcr, None).item() > 1
+
+    gray = torch.zeros(8, 2, 8, 8)
+    colorful = torch.zeros(1, 2, 8, 8)
+    colorful[:, 1] = 0.5
+    prior = class_prior([gray, colorful])
+    assert prior.sum().item() == pytest.approx(1, abs=1e-5)
+    weights = rebalance_weights(prior, 0.5)
+    assert (prior * weights).sum().item() == pytest.approx(1, abs=1e-4)
+    g, c = soft_classes(gray[:1, :, :1, :1])[0][0, 0, 0, 0], soft_classes(colorful[:, :, :1, :1])[0][0, 0, 0, 0]
+    assert weights[c] > 3 * weights[g], "a rare color weighs more than the common gray"
+
+
+@pytest.mark.parametrize("h, w", [(64, 96), (96, 32)])
+def test_chroma_unet_keeps_non_square_shapes_and_explains_its_outputs(h, w):
+    torch.manual_seed(0)
+    G = build_generator("chroma-unet", {"base": 8, "depth": 3, "max_ch": 32}).train()
+    x = torch.rand(2, 1, h, w) * 2 - 1
+    rgb, logits, luma = G(x, return_logits=True)
+    assert rgb.shape == (2, 3, h, w) and logits.shape == (2, NUM_CLASSES, h // 2, w // 2)
+    assert luma.shape == (2, 1, h // 2, w // 2)
+    assert rgb.min() >= -1 and rgb.max() <= 1
+    G.eval()
+    assert G(x).shape == (2, 3, h, w)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        G(torch.zeros(1, 1, 60, 64))
+
+
+def test_chroma_objective_trains_through_every_term():
+    torch.manual_seed(0)
+    G = build_generator("chroma-unet", {"base": 8, "depth": 2, "max_ch": 16})
+    x, target = torch.rand(2, 1, 16, 24) * 2 - 1, torch.rand(2, 3, 16, 24) * 2 - 1
+    rgb, logits, luma = G(x, return_logits=True)
+    cfg = LossConfig(objective="chroma_classes", lambda_gan=0)
+    total, parts = generator_loss(cfg, None, rgb, target, (logits, luma))
+    assert set(parts) == {"g_ce", "g_mse", "g_luma", "g_total"}
+    total.backward()
+    assert G.classes.weight.grad.abs().sum() > 0 and G.luma.weight.grad.abs().sum() > 0
