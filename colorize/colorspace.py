@@ -27,13 +27,11 @@ K = 16.0  # luma offset: keeps the gain finite over black and lets the model lif
 INK = 48.0  # below this luma, color fades out: there is no room for chroma near black, and lines stay ink
 
 
-def compose(
-    gray: Image.Image, chroma: np.ndarray, gain: np.ndarray, paper: float | None = None
-) -> Image.Image:
+def compose(gray: Image.Image, chroma: np.ndarray, gain: np.ndarray, multiply: bool = False) -> Image.Image:
     """Full-size RGB from the input's luma `gray` ("L"), `chroma` (float h x w x 2: Cb, Cr minus
-    neutral) and `gain` (float h x w), both at any size. `paper` given (line art): the colors are
-    multiplied over the page; None: laid over it in YCbCr (gray pages, whose tones the model saw)."""
-    if paper is not None:
+    neutral) and `gain` (float h x w), both at any size. `multiply` (line art): the colors are
+    multiplied over the page; else laid over it in YCbCr (gray pages, whose tones the model saw)."""
+    if multiply:
         return _multiply(gray, chroma, gain)
     size = gray.size
     luma = np.asarray(gray, np.uint8)

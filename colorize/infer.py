@@ -169,8 +169,7 @@ class Colorizer:
         if background not in BACKGROUNDS:
             raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
         planes = paint(page.drawing, page.small, rgb, self.shading, background)
-        paper = page.drawing.regions.paper if planes.multiply else None
-        out = compose(page.gray, planes.chroma, planes.gain, paper)
+        out = compose(page.gray, planes.chroma, planes.gain, planes.multiply)
         if page.alpha is not None:
             out.putalpha(page.alpha)
         return out

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
+from colorize.colorspace import K
 from colorize.guided import guided_upsample
 from colorize.paper import border_paper, bubbles
 from colorize.regions import Regions, find_regions, region_mean
@@ -30,7 +31,6 @@ from colorize.regions import Regions, find_regions, region_mean
 ANALYSIS_SIDE = 1600  # the region step works at up to this long side (a whole reduction of the page)
 LINE_ART_INK = 0.18
 BACKGROUNDS = ("keep", "color")
-K = 16.0  # luma offset of the brightness gain (see colorspace.compose)
 # A region counts as colored by the model when its mean color is at least MIN_CHROMA from gray
 # (Cb/Cr levels) and the model agrees with itself across it (|mean| / mean |color| at least
 # MIN_AGREEMENT), or when the model darkens it by at least MIN_DARKEN (dark hair is colorless).
@@ -55,7 +55,7 @@ class Planes:
 
     chroma: np.ndarray  # float32 h x w x 2: Cb, Cr minus neutral
     gain: np.ndarray  # float32 h x w: brightness gain (1 keeps the page's)
-    multiply: bool  # scale color by the page's ink (line art), or keep it as painted
+    multiply: bool  # a color layer multiplied over the page (line art), or laid over it in YCbCr
 
 
 def analyse(gray: Image.Image, working_side: int) -> Drawing:
@@ -124,11 +124,13 @@ def _region_colors(
     )
     mean = region_mean(labels, values, regions.count)
     flat = labels.ravel()
-    samples = np.maximum(np.bincount(flat, minlength=regions.count + 1), 1)
+    samples = np.bincount(flat, minlength=regions.count + 1)
     magnitude = np.hypot(values[..., 0], values[..., 1]).ravel()
-    mean_magnitude = np.bincount(flat, weights=magnitude, minlength=regions.count + 1) / samples
+    mean_magnitude = np.bincount(flat, weights=magnitude, minlength=regions.count + 1) / np.maximum(
+        samples, 1
+    )
     agreement = np.hypot(mean[:, 0], mean[:, 1]) / np.maximum(mean_magnitude, 1e-6)
-    gains = np.where(np.bincount(flat, minlength=regions.count + 1) > 0, mean[:, 2], 1.0)
+    gains = np.where(samples > 0, mean[:, 2], 1.0)  # a region too thin for the grid: no change
     return mean[:, :2], gains, agreement
 
 

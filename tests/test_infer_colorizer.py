@@ -169,8 +169,8 @@ def test_shading_zero_keeps_the_input_luminance(ckpt):
 def test_compose_gives_back_the_input_where_no_color_is_laid():
     gray = line_art(300, 200, seed=4)
     chroma, gain = np.zeros((50, 75, 2), np.float32), np.ones((50, 75), np.float32)
-    for paper in (None, 255.0):
-        out = compose(gray, chroma, gain, paper)
+    for multiply in (False, True):
+        out = compose(gray, chroma, gain, multiply)
         assert np.array_equal(np.asarray(out), np.asarray(gray.convert("RGB")))
 
 

@@ -21,8 +21,7 @@ def colorize(background: str = "keep", shading: float = 1.0, picture: np.ndarray
     found = analyse(gray, max(WORK))
     rgb = model_picture(*WORK) if picture is None else picture
     planes = paint(found, small, rgb, shading, background)
-    paper = found.regions.paper if planes.multiply else None
-    return np.asarray(compose(gray, planes.chroma, planes.gain, paper).convert("YCbCr"), np.float32)
+    return np.asarray(compose(gray, planes.chroma, planes.gain, planes.multiply).convert("YCbCr"), np.float32)
 
 
 @pytest.fixture(scope="module")
