@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from colorize.config import load_config  # noqa: E402
 from colorize.data import build_splits  # noqa: E402
 from colorize.data.cache import read_cached  # noqa: E402
-from colorize.data.dataset import EpochSampler  # noqa: E402
+from colorize.data.dataset import epoch_batches  # noqa: E402
 from colorize.data.synth import synthesize_input  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "color"
@@ -88,11 +88,9 @@ def summarize(values: list[float]) -> dict[str, float]:
 
 def endless(n: int, seed: int):
     """(epoch, i) pairs across epochs, as the trainer's sampler yields them."""
-    sampler = EpochSampler(n, seed)
     epoch = 0
     while True:
-        sampler.set_epoch(epoch)
-        yield from sampler
+        yield from ((epoch, i) for b in epoch_batches(n, 1, seed, epoch) for i in b)
         epoch += 1
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601
+from colorize.chroma import LUMA as BT601_LUMA
+
+LUMA = np.array(BT601_LUMA, dtype=np.float32)
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:

@@ -20,8 +20,10 @@ from PIL import Image
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import structural_similarity
 
+from colorize.chroma import LUMA as BT601_LUMA
+
 # ITU-R BT.601 luma, the same weights colorize.data.synth uses to make gray inputs.
-LUMA = np.array([0.299, 0.587, 0.114])
+LUMA = np.array(BT601_LUMA)
 
 # BT.601 full-range chroma rows (JPEG/JFIF), as Pillow's "YCbCr" mode: Cb, Cr = rows @ RGB + 128.
 CBCR = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])

@@ -8,11 +8,12 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
+from colorize.chroma import LUMA as BT601_LUMA
 from colorize.config import Config
 from colorize.diagnose.setup import Setup
 from colorize.models import build_generator
 
-LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+LUMA = torch.tensor(BT601_LUMA).view(1, 3, 1, 1)
 
 
 def tiny_config(**train) -> Config:

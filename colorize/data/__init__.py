@@ -2,18 +2,18 @@
 
 from colorize.data.build import DataError, Splits, build_splits
 from colorize.data.cache import CachedImage, cache_side_for
-from colorize.data.dataset import EpochSampler, PairDataset
+from colorize.data.dataset import PairDataset, epoch_batches
 from colorize.data.splits import split_files
 from colorize.data.synth import synthesize_input
 
 __all__ = [
     "CachedImage",
     "DataError",
-    "EpochSampler",
     "PairDataset",
     "Splits",
     "build_splits",
     "cache_side_for",
+    "epoch_batches",
     "split_files",
     "synthesize_input",
 ]

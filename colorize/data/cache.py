@@ -24,6 +24,9 @@ from colorize.images import ImageLoadError, load_rgb, open_image
 
 log = logging.getLogger(__name__)
 
+# Where pre-resized images go unless --cache-dir says otherwise.
+DEFAULT_CACHE = Path(os.environ.get("COLORIZE_CACHE_DIR", Path.home() / ".cache" / "colorize"))
+
 # Bump when the resizing changes, so old entries are not mixed with new ones.
 CACHE_VERSION = 1
 

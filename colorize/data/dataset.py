@@ -10,13 +10,13 @@ in every run, so validation figures are comparable between runs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset
 
 from colorize.data.cache import CachedImage, cache_all, cache_side_for, read_cached
 from colorize.data.synth import synthesize_input
@@ -24,17 +24,16 @@ from colorize.images import ImageLoadError
 
 log = logging.getLogger(__name__)
 
-# Extra seed words for the eval and shuffle streams. They go in a 4th position and are non-zero:
-# numpy treats trailing zeros as absent, so this keeps them apart from every [seed, epoch, i].
+# Extra seed word for the eval stream. It goes in a 4th position and is non-zero: numpy treats
+# trailing zeros as absent, so this keeps it apart from every [seed, epoch, i].
 _EVAL_STREAM = 0xE7A1
-_SHUFFLE_STREAM = 0x5A3D
 
 
 class PairDataset(Dataset):
     """`files`: CachedImage entries (from build_splits) or plain image paths (hashed and cached
     here; unreadable ones are skipped with a warning). Item i is (inp [1,S,S], target [3,S,S]),
     float32 in [-1, 1], S = cfg.size. Index with an int (uses set_epoch's epoch) or with an
-    (epoch, i) pair, which is what EpochSampler yields: that form also works with persistent
+    (epoch, i) pair, which is what the trainer's batches (epoch_batches) hold: that form also works with persistent
     DataLoader workers, whose dataset copies never see set_epoch."""
 
     def __init__(self, files: Sequence[CachedImage | str | Path], cfg, cache_dir: str | Path,
@@ -140,24 +139,33 @@ def reduce_pair(inp: np.ndarray, rgb: np.ndarray, size: int) -> tuple[np.ndarray
     return small * np.float32(1 / 255), np.asarray(target)
 
 
-class EpochSampler(Sampler):
-    """Yields (epoch, i) pairs: a fresh permutation per epoch from [seed, epoch], starting at
-    `start` (to resume mid-epoch after skipping the samples already consumed)."""
+def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int = 0, world: int = 1) -> list[list[int]]:
+    """The training sampler: this rank's batches for one epoch, a seeded permutation, repeated
+    when the dataset is smaller than one global batch, split between ranks, incomplete batches
+    dropped. The DataLoader gets (epoch, i) pairs made from them (see PairDataset)."""
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    order: list[int] = []
+    while len(order) < batch * world or not order:
+        order += torch.randperm(n, generator=g).tolist()
+    per_rank = len(order) // world
+    mine = order[rank * per_rank : (rank + 1) * per_rank]
+    return [mine[i : i + batch] for i in range(0, len(mine) - batch + 1, batch)]
 
-    def __init__(self, n: int, seed: int, shuffle: bool = True):
-        self.n, self.seed, self.shuffle = int(n), int(seed), shuffle
-        self.epoch, self.start = 0, 0
 
-    def set_epoch(self, epoch: int, start: int = 0) -> None:
-        self.epoch, self.start = int(epoch), int(start)
+def batch_stream(dataset, cfg, start_step: int = 0, rank: int = 0, world: int = 1):
+    """Yield (step, inputs, targets) from `start_step` on; batch k of the run is the same batch
+    whether or not the run was interrupted before it. `cfg`: the run's Config."""
+    from torch.utils.data import DataLoader
 
-    def order(self) -> np.ndarray:
-        if not self.shuffle:
-            return np.arange(self.n)
-        return np.random.default_rng([self.seed, self.epoch, 0, _SHUFFLE_STREAM]).permutation(self.n)
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        return iter([(self.epoch, int(i)) for i in self.order()[self.start:]])
-
-    def __len__(self) -> int:
-        return max(0, self.n - self.start)
+    batch, seed = cfg.data.batch_size, cfg.train.seed
+    steps_per_epoch = len(epoch_batches(len(dataset), batch, seed, 0, rank, world))
+    step = start_step
+    while True:
+        epoch, offset = divmod(step, steps_per_epoch)
+        batches = epoch_batches(len(dataset), batch, seed, epoch, rank, world)
+        # (epoch, index) pairs: a sample's augmentation depends on them only, also in worker processes.
+        sampler = [[(epoch, i) for i in b] for b in batches[offset:]]
+        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.workers)
+        for inp, target in loader:
+            yield step, inp, target
+            step += 1
