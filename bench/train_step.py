@@ -20,17 +20,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import context, emit, peak_rss_mb, timed  # noqa: E402
 
 from colorize.config import load_config  # noqa: E402
+from colorize.device import pick_device  # noqa: E402
+from colorize.distributed import DistInfo  # noqa: E402
 from colorize.gan_step import GanStep  # noqa: E402
 from colorize.models import build_discriminator, build_generator  # noqa: E402
+from colorize.train import wrap_models  # noqa: E402
 
 
 def variants(device: torch.device, with_compile: bool) -> dict[str, dict]:
     if device.type == "cuda":
-        out = {"plain": {}, "bf16+channels_last": {"amp": True, "channels_last": True}}
+        out = {"plain": {}, "bf16+channels_last": {"bf16": True, "channels_last": True}}
         if with_compile:
-            out["bf16+channels_last+compile"] = {"amp": True, "channels_last": True, "compile": True}
+            out["bf16+channels_last+compile"] = {"bf16": True, "channels_last": True, "compile": True}
         return out
-    out = {"plain": {}, "channels_last": {"channels_last": True}, "bf16": {"amp": True}}
+    out = {"plain": {}, "channels_last": {"channels_last": True}, "bf16": {"bf16": True}}
     if with_compile:
         out["compile"] = {"compile": True}
     return out
@@ -43,9 +46,9 @@ def measure(cfg, device, name: str, opts: dict, steps: int, repeats: int, warmup
     D = build_discriminator(cfg.model.discriminator, cfg.model.discriminator_kwargs).to(device, memory_format=fmt).train()
     opt_g = torch.optim.Adam(G.parameters(), lr=1e-5, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=1e-5, betas=(0.5, 0.999))
-    G_run, D_run = (torch.compile(G), torch.compile(D)) if opts.get("compile") else (G, D)
-    step = GanStep(G, D, opt_g, opt_d, cfg.loss, G_run=G_run, D_run=D_run, amp=bool(opts.get("amp")),
-                   device_type=device.type)
+    G_run, D_run = wrap_models(G, D, DistInfo(), device, bool(opts.get("compile")))  # the trainer's wrapping
+    step = GanStep(G, D, opt_g, opt_d, cfg.loss, G_run=G_run, D_run=D_run, bf16=bool(opts.get("bf16")),
+                   device_type=device.type, grad_clip=cfg.train.grad_clip)
     b, s = cfg.data.batch_size, cfg.data.size
     inp = (torch.rand(b, 1, s, s, device=device) * 2 - 1).contiguous(memory_format=fmt)
     target = (torch.rand(b, 3, s, s, device=device) * 2 - 1).contiguous(memory_format=fmt)
@@ -82,7 +85,7 @@ def main() -> None:
     cfg = load_config(args.config, args.overrides)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    device = pick_device(args.device)
     if args.quick:
         args.steps, args.repeats, args.warmup = 1, 1, 1
     results = {}

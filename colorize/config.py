@@ -33,7 +33,9 @@ class ModelConfig:
     generator: str = "unet"
     generator_kwargs: dict[str, Any] = field(default_factory=lambda: {"base": 32, "depth": 4})
     discriminator: str = "patchgan"
-    discriminator_kwargs: dict[str, Any] = field(default_factory=lambda: {"base": 32, "layers": 3})
+    # Spectral norm, no batch norm: a D that judges each sample on its own (see models/patchgan.py).
+    discriminator_kwargs: dict[str, Any] = field(
+        default_factory=lambda: {"base": 32, "layers": 3, "norm": "none", "spectral_norm": True})
 
 
 @dataclass
@@ -62,8 +64,10 @@ class TrainConfig:
     warmup_steps: int = 0
     cosine: bool = False
     grad_clip: float = 0.0  # 0 = off
-    amp: bool = True  # bf16 autocast on CUDA
-    cpu_bf16: bool = False  # bf16 autocast on the CPU too: 1.9x here (bench/train_step.py), slower on CPUs without bf16
+    # auto | fp32 | bf16 (bf16 autocast), resolved per device by colorize.device.resolve_precision:
+    # auto = bf16 on a GPU with bf16, fp32 on the CPU (bf16 there is 1.9x on a CPU with native bf16,
+    # slower on others: bench/train_step.py). Cards record the resolved value.
+    precision: str = "auto"
     channels_last: bool = True  # memory format for convolutions (CUDA and CPU)
     compile: bool = False
     device: str = "auto"  # auto | cpu | cuda
@@ -163,12 +167,31 @@ def _apply(cfg: Config, section: str, key: str, value: Any, origin: str) -> None
         setattr(sub, parts[0], _coerce(value, current, where))
 
 
+# Keys of older configs and cards, read into today's: (section, key) -> (new key, value -> new value).
+LEGACY = {
+    ("train", "cpu_bf16"): ("precision", lambda v: "bf16" if v in (True, "true", "True", 1) else None),
+    ("train", "amp"): ("precision", lambda v: None if v in (True, "true", "True", 1) else "fp32"),
+    ("log", "val_batches"): ("val_images", lambda v: None),  # validation now colors whole pictures
+}
+
+
+def _legacy(section: str, table: dict[str, Any]) -> dict[str, Any]:
+    """`train.amp = false` -> precision fp32; `train.cpu_bf16 = true` -> precision bf16."""
+    out = {k: v for k, v in table.items() if (section, k) not in LEGACY}
+    for key, value in table.items():
+        if (section, key) in LEGACY:
+            new_key, convert = LEGACY[section, key]
+            if convert(value) is not None and new_key not in table:
+                out[new_key] = convert(value)
+    return out
+
+
 def from_dict(raw: dict[str, Any], origin: str = "config") -> Config:
     cfg = Config()
     for section, table in raw.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{origin}: top-level key {section!r} must be a table")
-        for key, value in table.items():
+        for key, value in _legacy(section, table).items():
             _apply(cfg, section, key, value, origin)
     return cfg
 

@@ -1,9 +1,11 @@
-"""One GAN training step (discriminator update, then generator update), shared by the trainer
-and the training benchmark so both time and run exactly the same work."""
+"""One GAN training step (discriminator update, then generator update): the only one, used by the
+trainer, the diagnostics (also with an injected reconstruction loss) and the training benchmark,
+so all three run exactly the same work."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -11,7 +13,7 @@ import torch
 from torch import nn
 
 from colorize.config import LossConfig
-from colorize.losses import d_loss, generator_loss
+from colorize.losses import d_loss, g_adv_loss, generator_loss
 from colorize.monitor import record_activations, snapshot, update_ratios
 
 
@@ -43,16 +45,22 @@ class StepResult:
     update_ratios: dict[str, float]
 
 
+ReconLoss = Callable[[object, torch.Tensor], torch.Tensor]  # (generator output, target) -> loss
+
+
 class GanStep:
     """`G_run` / `D_run` may be wrapped (DDP, torch.compile); `G` / `D` are the plain modules.
-    The generator's update goes through the plain D: no gradient all-reduce for D there."""
+    The generator's update goes through the plain D: no gradient all-reduce for D there.
+    `bf16`: bf16 autocast (see colorize.device.resolve_precision). `recon_loss`: replaces the
+    configured reconstruction loss (the diagnostics inject broken ones); it takes what G returns."""
 
-    def __init__(self, G: nn.Module, D: nn.Module, opt_g, opt_d, loss: LossConfig, *, G_run=None, D_run=None,
-                 amp: bool = False, device_type: str = "cpu", grad_clip: float = 0.0,
-                 class_weights: torch.Tensor | None = None):
+    def __init__(self, G: nn.Module, D: nn.Module | None, opt_g, opt_d, loss: LossConfig, *, G_run=None, D_run=None,
+                 bf16: bool = False, device_type: str = "cpu", grad_clip: float = 0.0,
+                 class_weights: torch.Tensor | None = None, recon_loss: ReconLoss | None = None):
         self.G, self.D, self.opt_g, self.opt_d, self.loss = G, D, opt_g, opt_d, loss
         self.G_run, self.D_run = G_run or G, D_run or D
-        self.amp, self.device_type, self.grad_clip = amp, device_type, grad_clip
+        self.bf16, self.device_type, self.grad_clip = bf16, device_type, grad_clip
+        self.recon_loss = recon_loss
         self.use_gan = loss.lambda_gan > 0 and D is not None
         self.classes = loss.objective == "chroma_classes"
         self.class_weights = class_weights
@@ -66,7 +74,19 @@ class GanStep:
         return self.D(torch.cat([inp, inp]), torch.cat([target.to(fake.dtype), fake])).chunk(2)[1]
 
     def _autocast(self):
-        return torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.amp)
+        return torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def _generator_loss(self, out, logits, fake, target, extras) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if self.recon_loss is None:
+            return generator_loss(self.loss, logits, fake, target, extras, self.class_weights)
+        recon = self.recon_loss(out, target)
+        parts = {"g_recon": recon, "g_mse": torch.mean((fake.float() - target.float()) ** 2)}
+        total = recon
+        if logits is not None and self.loss.lambda_gan:
+            parts["g_adv"] = g_adv_loss(self.loss.gan, logits.float())
+            total = recon + self.loss.lambda_gan * parts["g_adv"]
+        parts["g_total"] = total
+        return total, {k: v.detach() for k, v in parts.items()}
 
     def __call__(self, inp: torch.Tensor, target: torch.Tensor, step_no: int, health: bool = False) -> StepResult:
         logs: dict[str, torch.Tensor] = {}
@@ -93,7 +113,7 @@ class GanStep:
         try:
             with self._autocast():
                 logits = self._judge_fake(inp, fake, target) if self.use_gan else None
-                loss_g, parts = generator_loss(self.loss, logits, fake, target, extras, self.class_weights)
+                loss_g, parts = self._generator_loss(out, logits, fake, target, extras)
         finally:
             if self.D is not None:
                 self.D.requires_grad_(True)

@@ -1,13 +1,16 @@
-"""What TensorBoard shows about a run: scalars, sample images, and the network's health
-(weight / gradient / pre-activation histograms, dead ReLU units, update-to-weight ratios)."""
+"""What TensorBoard shows about a run: scalars, sample images, the network's health (weight /
+gradient / pre-activation histograms, dead ReLU units, update-to-weight ratios) and what it
+extracts (first-layer filters, feature maps; `diagnose features` saves the same grids as PNG)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
@@ -72,6 +75,73 @@ def sample_grid(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor) -> t
     """One row per sample: input | output | target."""
     rows = torch.stack([to_unit(inp), to_unit(out), to_unit(target)], dim=1).flatten(0, 1)
     return make_grid(rows, nrow=3, padding=2, pad_value=1.0)
+
+
+ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.ELU)
+
+
+def normalize_each(maps: torch.Tensor) -> torch.Tensor:
+    """[N, H, W] -> [N, 1, H, W], each map stretched to [0, 1] (constant maps become mid-gray)."""
+    flat = maps.detach().float().cpu().flatten(1)
+    lo, hi = flat.min(1, keepdim=True).values, flat.max(1, keepdim=True).values
+    span = hi - lo
+    out = torch.where(span > 1e-12, (flat - lo) / span.clamp_min(1e-12), torch.full_like(flat, 0.5))
+    return out.view(maps.shape[0], 1, *maps.shape[1:])
+
+
+def tile_grid(tiles: torch.Tensor, nrow: int = 8, min_side: int = 48) -> torch.Tensor:
+    """[N, C, h, w] in [0, 1] -> one grid image, tiles upscaled (nearest) to at least min_side."""
+    scale = max(1, math.ceil(min_side / max(tiles.shape[-1], 1)))
+    if scale > 1:
+        tiles = F.interpolate(tiles, scale_factor=scale, mode="nearest")
+    return make_grid(tiles, nrow=nrow, padding=2, pad_value=1.0)
+
+
+def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
+    for name, mod in unwrap(model).named_modules():
+        if isinstance(mod, nn.Conv2d):
+            return name, mod
+    return None
+
+
+def filter_grid(conv: nn.Conv2d) -> torch.Tensor:
+    """One tile per output filter (input channels averaged), each stretched to [0, 1]."""
+    w = conv.weight.detach().float().cpu().mean(1)  # [out, k, k]
+    return tile_grid(normalize_each(w), nrow=8, min_side=32)
+
+
+@torch.no_grad()
+def feature_maps(model: nn.Module, inp: torch.Tensor, depths: int = 4) -> dict[str, torch.Tensor]:
+    """Activation outputs of `depths` layers spread evenly through the forward pass: name -> [C, h, w]
+    for the first sample."""
+    model = unwrap(model)
+    found: list[tuple[str, torch.Tensor]] = []
+    handles = [m.register_forward_hook(lambda _m, _i, out, name=name: found.append((name, out[0].detach().float().cpu())))
+               for name, m in model.named_modules() if isinstance(m, ACTIVATIONS)]
+    was_training = model.training
+    model.eval()
+    try:
+        model(inp[:1])
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    if not found:
+        return {}
+    picks = sorted({round(i * (len(found) - 1) / max(depths - 1, 1)) for i in range(depths)})
+    return {found[i][0]: found[i][1] for i in picks}
+
+
+def feature_grids(model: nn.Module, inp: torch.Tensor, channels: int = 16, depths: int = 4) -> dict[str, torch.Tensor]:
+    """Image grids [3, H, W] in [0, 1] for TensorBoard's add_image: 'filters' (first conv) and one per
+    depth ('features/<layer>'): the first `channels` feature maps of inp[0], each stretched to [0, 1]."""
+    grids = {}
+    conv = first_conv(model)
+    if conv is not None:
+        grids["filters"] = filter_grid(conv[1])
+    for name, maps in feature_maps(model, inp, depths).items():
+        grids[f"features/{name}"] = tile_grid(normalize_each(maps[:channels]), nrow=8, min_side=64)
+    return grids
 
 
 class TrainMonitor:

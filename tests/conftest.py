@@ -22,7 +22,7 @@ split = [0.6, 0.3, 0.1]
 
 [model]
 generator_kwargs = { base = 8, depth = 2 }
-discriminator_kwargs = { base = 8, layers = 2 }
+discriminator_kwargs = { base = 8, layers = 2, spectral_norm = true, norm = "none" }
 
 [train]
 steps = 12

@@ -1,6 +1,6 @@
 """`diagnose features`: what the network extracts. The first convolution's filters and a fixed
 sample's feature maps at a few depths, as image grids (PNG here; `feature_grids` gives the same
-grids to TensorBoard during training). Flags filters that are all alike and depths where most
+grids to TensorBoard during training; they live in colorize.monitor). Flags filters that are all alike and depths where most
 feature maps are blank."""
 
 from __future__ import annotations
@@ -11,55 +11,9 @@ from torch import nn
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Setup
+from colorize.monitor import feature_grids, feature_maps, filter_grid, first_conv
 
-ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.ELU)
-
-
-def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
-    for name, mod in model.named_modules():
-        if isinstance(mod, nn.Conv2d):
-            return name, mod
-    return None
-
-
-def filter_grid(conv: nn.Conv2d) -> torch.Tensor:
-    """One tile per output filter (input channels averaged), each stretched to [0, 1]."""
-    w = conv.weight.detach().float().cpu().mean(1)  # [out, k, k]
-    return plots.tile_grid(plots.normalize_each(w), nrow=8, min_side=32)
-
-
-@torch.no_grad()
-def feature_maps(model: nn.Module, inp: torch.Tensor, depths: int = 4) -> dict[str, torch.Tensor]:
-    """Activation outputs of `depths` layers spread evenly through the forward pass: name -> [C, h, w]
-    for the first sample."""
-    found: list[tuple[str, torch.Tensor]] = []
-    handles = [m.register_forward_hook(lambda _m, _i, out, name=name: found.append((name, out[0].detach().float().cpu())))
-               for name, m in model.named_modules() if isinstance(m, ACTIVATIONS)]
-    was_training = model.training
-    model.eval()
-    try:
-        model(inp[:1])
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
-    if not found:
-        return {}
-    picks = sorted({round(i * (len(found) - 1) / max(depths - 1, 1)) for i in range(depths)})
-    return {found[i][0]: found[i][1] for i in picks}
-
-
-def feature_grids(model: nn.Module, inp: torch.Tensor, channels: int = 16, depths: int = 4) -> dict[str, torch.Tensor]:
-    """Image grids [3, H, W] in [0, 1] for TensorBoard's add_image: 'filters' (first conv) and one per
-    depth ('features/<layer>'): the first `channels` feature maps of inp[0], each stretched to [0, 1]."""
-    grids = {}
-    conv = first_conv(model)
-    if conv is not None:
-        grids["filters"] = filter_grid(conv[1])
-    for name, maps in feature_maps(model, inp, depths).items():
-        grids[f"features/{name}"] = plots.tile_grid(plots.normalize_each(maps[:channels]), nrow=8, min_side=64)
-    return grids
-
+__all__ = ["check_features", "feature_grids", "run"]
 
 def check_features(model: nn.Module, inp: torch.Tensor, channels: int = 16) -> CheckResult:
     r = CheckResult("features")

@@ -49,7 +49,7 @@ def layer_table(model: nn.Module, acts: dict[str, torch.Tensor], ratios: dict[st
 
 def check_gradients(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon_loss: LossFn | None,
                     loss_cfg: LossConfig, lr: float, betas=(0.5, 0.999), steps: int = 5,
-                    device: torch.device | str = "cpu") -> CheckResult:
+                    device: torch.device | str = "cpu", step_opts: dict | None = None) -> CheckResult:
     """recon_loss None: the trainer's own step and loss (colorize.gan_step)."""
     r = CheckResult("gradients")
     f = r.figures
@@ -57,7 +57,7 @@ def check_gradients(G: nn.Module, D: nn.Module | None, batches: list[Batch], rec
     if D is not None:
         D.train()
     opt_g, opt_d = adam(G, lr, betas), adam(D, lr, betas)
-    step = make_step(G, D, opt_g, opt_d, loss_cfg, recon_loss)
+    step = make_step(G, D, opt_g, opt_d, loss_cfg, recon_loss, **(step_opts or {}))
     logs: dict[str, float] = {}
     acts: dict[str, torch.Tensor] = {}
     ratios: dict[str, float] = {}
@@ -139,4 +139,5 @@ def check_gradients(G: nn.Module, D: nn.Module | None, batches: list[Batch], rec
 def run(setup: Setup, steps: int = 5) -> CheckResult:
     t = setup.cfg.train
     return check_gradients(setup.generator(), setup.discriminator(), setup.batches(steps), setup.recon_loss,
-                           setup.cfg.loss, t.lr_g, t.betas, steps, device=setup.device)
+                           setup.cfg.loss, t.lr_g, t.betas, steps, device=setup.device,
+                           step_opts=setup.step_options())

@@ -1,6 +1,7 @@
-"""Training steps for the checks. By default the trainer's own GanStep runs (discriminator update,
-then generator update), so the checks exercise the code a long run will execute. A check given a
-custom reconstruction loss (tests inject broken ones) runs the same sequence written out here."""
+"""Training steps for the checks: always the trainer's own GanStep (discriminator update, then
+generator update, with the run's precision and gradient clipping), so the checks exercise the
+code a long run will execute. A check given a custom reconstruction loss (tests inject broken
+ones) passes it to the same GanStep."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from torch import nn
 
 from colorize.config import LossConfig
 from colorize.gan_step import GanStep, TrainingDiverged
-from colorize.losses import d_loss, g_adv_loss, generator_loss
-from colorize.monitor import record_activations, snapshot, update_ratios
+from colorize.losses import generator_loss
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepFn = Callable[..., tuple[dict[str, float], dict[str, torch.Tensor], dict[str, float]]]
@@ -47,16 +47,12 @@ def adam(model: nn.Module | None, lr: float, betas=(0.5, 0.999), weight_decay: f
 
 
 def make_step(G: nn.Module, D: nn.Module | None, opt_g, opt_d, loss_cfg: LossConfig,
-              recon_loss: LossFn | None = None) -> StepFn:
+              recon_loss: LossFn | None = None, *, bf16: bool = False, grad_clip: float = 0.0) -> StepFn:
     """step(inp, target, health=False) -> (logs, generator pre-activations, update ratios).
     logs: recon, g_total, (d_loss, g_adv with a discriminator), mse; NaN when the step diverged."""
-    if recon_loss is None and (D is not None or loss_cfg.objective != "rgb"):
-        return _trainer_step(G, D, opt_g, opt_d, loss_cfg)
-    return _own_step(G, D, opt_g, opt_d, loss_cfg, recon_loss or default_recon(loss_cfg))
-
-
-def _trainer_step(G, D, opt_g, opt_d, loss_cfg: LossConfig) -> StepFn:
-    stepper = GanStep(G, D, opt_g, opt_d, loss_cfg)
+    device_type = next(G.parameters()).device.type
+    stepper = GanStep(G, D, opt_g, opt_d, loss_cfg, bf16=bf16, device_type=device_type, grad_clip=grad_clip,
+                      recon_loss=recon_loss)
     count = [0]
 
     def step(inp, target, health: bool = False):
@@ -66,7 +62,7 @@ def _trainer_step(G, D, opt_g, opt_d, loss_cfg: LossConfig) -> StepFn:
         except TrainingDiverged:
             return {"recon": math.nan, "g_total": math.nan, "mse": math.nan}, {}, {}
         lg = {k: float(v.detach()) for k, v in result.logs.items()}
-        recon = lg["loss/g_total"] - loss_cfg.lambda_gan * lg.get("loss/g_adv", 0.0)
+        recon = lg.get("loss/g_recon", lg["loss/g_total"] - loss_cfg.lambda_gan * lg.get("loss/g_adv", 0.0))
         logs = {"recon": recon, "g_total": lg["loss/g_total"], "mse": lg["loss/g_mse"]}
         if "loss/d" in lg:
             logs["d_loss"] = lg["loss/d"]
@@ -75,44 +71,3 @@ def _trainer_step(G, D, opt_g, opt_d, loss_cfg: LossConfig) -> StepFn:
         return logs, dict(result.activations), result.update_ratios
 
     return step
-
-
-def _own_step(G, D, opt_g, opt_d, loss_cfg: LossConfig, recon_loss: LossFn) -> StepFn:
-    use_gan = D is not None and loss_cfg.lambda_gan > 0
-
-    def step(inp, target, health: bool = False):
-        logs: dict[str, float] = {}
-        with record_activations(G) if health else _nothing() as acts:
-            fake = G(inp)
-        if use_gan:
-            loss_d = d_loss(loss_cfg.gan, D(inp, target).float(), D(inp, fake.detach()).float())
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            logs["d_loss"] = float(loss_d.detach())
-        recon = recon_loss(fake, target)
-        total = recon
-        if use_gan:
-            D.requires_grad_(False)
-            adv = g_adv_loss(loss_cfg.gan, D(inp, fake).float())
-            D.requires_grad_(True)
-            total = recon + loss_cfg.lambda_gan * adv
-            logs["g_adv"] = float(adv.detach())
-        opt_g.zero_grad(set_to_none=True)
-        total.backward()
-        before = snapshot(G) if health else None
-        opt_g.step()
-        logs["recon"] = float(recon.detach())
-        logs["g_total"] = float(total.detach())
-        logs["mse"] = float(torch.mean((fake.detach().float() - target.float()) ** 2))
-        return logs, dict(acts), update_ratios(G, before) if health else {}
-
-    return step
-
-
-class _nothing:
-    def __enter__(self):
-        return {}
-
-    def __exit__(self, *exc):
-        return False

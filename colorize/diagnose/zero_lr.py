@@ -25,7 +25,8 @@ def _params(model: nn.Module | None, prefix: str) -> dict[str, torch.Tensor]:
 
 
 def check_zero_lr(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon_loss: LossFn | None,
-                  loss_cfg: LossConfig, repeats: int = 5, device: torch.device | str = "cpu") -> CheckResult:
+                  loss_cfg: LossConfig, repeats: int = 5, device: torch.device | str = "cpu",
+                  step_opts: dict | None = None) -> CheckResult:
     """recon_loss None: the trainer's own step and loss (colorize.gan_step)."""
     r = CheckResult("zero-lr")
     f = r.figures
@@ -34,7 +35,7 @@ def check_zero_lr(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon
         D.train()
     opt_g, opt_d = adam(G, 0.0), adam(D, 0.0)
     before = {**_params(G, "G"), **_params(D, "D")}
-    train_step = make_step(G, D, opt_g, opt_d, loss_cfg, recon_loss)
+    train_step = make_step(G, D, opt_g, opt_d, loss_cfg, recon_loss, **(step_opts or {}))
     recon_loss = recon_loss or default_recon(loss_cfg)
 
     def step(inp, target):
@@ -105,4 +106,4 @@ def check_zero_lr(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon
 
 def run(setup: Setup, steps: int = 20) -> CheckResult:
     return check_zero_lr(setup.generator(), setup.discriminator(), setup.batches(steps), setup.recon_loss,
-                         setup.cfg.loss, device=setup.device)
+                         setup.cfg.loss, device=setup.device, step_opts=setup.step_options())
