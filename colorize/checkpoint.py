@@ -98,6 +98,14 @@ def _load_into(model: nn.Module, weights: Path, ckpt_dir: Path, what: str) -> No
     model.load_state_dict(state)
 
 
+def load_weights(model: nn.Module, ckpt_dir: str | Path, what: str = "generator") -> nn.Module:
+    """Load a checkpoint's `what` ("generator" or "discriminator") weights into an existing model
+    (resume); a model of another architecture fails with one CheckpointError line."""
+    ckpt_dir = Path(ckpt_dir)
+    _load_into(unwrap(model), ckpt_dir / f"{what}.safetensors", ckpt_dir, what)
+    return model
+
+
 def _build(card: dict, key: str, builder, ckpt_dir: Path) -> nn.Module:
     spec = card.get(key)
     if not isinstance(spec, dict) or "name" not in spec:

@@ -48,6 +48,15 @@ def all_mean(value: torch.Tensor, info: DistInfo) -> torch.Tensor:
     return v / info.world
 
 
+def broadcast_object(obj, info: DistInfo):
+    """Rank 0's `obj` on every rank (a decision made once, so that all ranks act alike)."""
+    if not info.enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def teardown(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -1,14 +1,21 @@
-"""The GAN training loop: seeded, resumable to the exact step, mixed precision and DDP on CUDA,
-checkpoints with cards (and optional Git tags), metrics.jsonl and TensorBoard."""
+"""The GAN training loop: seeded, resumable to the exact step, bf16 and DDP on CUDA (gloo on the
+CPU), checkpoints with cards (and optional Git tags), metrics.jsonl and TensorBoard.
+
+`TrainState` is what a checkpoint restores (models, optimizers, schedulers, progress); `Trainer`
+sets it up once and runs a short loop of named steps: step, log, validate, checkpoint.
+
+Under DDP, validation runs on rank 0 only and rank 0 decides "best" and "stop"; the decision is
+broadcast, so every rank leaves the loop at the same step. Batch norm: SyncBatchNorm on CUDA;
+on the CPU (gloo has no SyncBatchNorm) DDP broadcasts rank 0's running statistics before every
+forward pass, and validation and checkpoints use rank 0's, so the figures describe the saved model."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,33 +23,46 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
-from torch.utils.data import DataLoader
 
 from colorize import distributed, gitinfo
 from colorize.checkpoint import (
+    CheckpointError,
     latest_checkpoint,
     load_discriminator,
     load_generator,
     load_train_state,
+    load_weights,
     prune,
+    read_card,
     save_checkpoint,
 )
-from colorize.chroma import rebalance_weights
-from colorize.config import Config
+from colorize.chroma import class_prior, rebalance_weights, rgb_to_ycc
+from colorize.config import Config, from_dict
 from colorize.data import build_splits
-from colorize.diagnose.features import feature_grids
+from colorize.data.cache import DEFAULT_CACHE
+from colorize.data.dataset import batch_stream, epoch_batches
+from colorize.device import pick_device, resolve_precision
 from colorize.fileio import atomic_write_text
 from colorize.gan_step import GanStep, TrainingDiverged
 from colorize.metrics import higher_is_better, is_better
 from colorize.models import build_discriminator, build_generator
-from colorize.monitor import TrainMonitor
+from colorize.monitor import TrainMonitor, feature_grids
+from colorize.paths import command_args, repo_relative
 from colorize.schedule import make_scheduler
 from colorize.seeding import rng_state, seed_everything, set_rng_state
 from colorize.validation import validate
 
 log = logging.getLogger("colorize.train")
 
-DEFAULT_CACHE = Path(os.environ.get("COLORIZE_CACHE_DIR", Path.home() / ".cache" / "colorize"))
+# Settings a resumed run may change; they take effect from the resumed step and the card lists
+# them under "config_changes". Any other change is refused (one line naming the keys).
+RESUMABLE = ("train.steps", "train.lr_g", "train.lr_d", "train.grad_clip", "train.compile", "train.device",
+             "train.precision", "train.channels_last", "train.threads", "data.workers", "loss.lambda_", "log.",
+             "infer.")
+NOT_RESUMABLE = ("log.best_metric",)
+
+__all__ = ["train", "Trainer", "TrainState", "Progress", "decide", "TrainingDiverged", "epoch_batches",
+           "batch_stream", "DEFAULT_CACHE"]
 
 
 @dataclass
@@ -54,58 +74,109 @@ class Progress:
     best_step: int | None = None
     rounds_without_improvement: int = 0
     last_val: dict[str, float] = field(default_factory=dict)
+    config_changes: list[dict[str, Any]] = field(default_factory=list)  # settings changed on resume
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint restores. state_dict() holds everything but the weights (those go to
+    safetensors files): optimizers, schedulers, RNG states and progress, as plain tensors and JSON."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    sched_g: torch.optim.lr_scheduler.LRScheduler
+    sched_d: torch.optim.lr_scheduler.LRScheduler
+    progress: Progress = field(default_factory=Progress)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
+                "rng": rng_state(), "progress": json.dumps(asdict(self.progress))}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.sched_d.load_state_dict(state["sched_d"])
+        set_rng_state(state["rng"])
+        self.progress = Progress(**json.loads(state["progress"]))
+
+    def load_checkpoint(self, ckpt_dir: Path) -> None:
+        load_weights(self.G, ckpt_dir, "generator")
+        load_weights(self.D, ckpt_dir, "discriminator")
+        self.load_state_dict(load_train_state(ckpt_dir))
+
+    def set_learning_rates(self, lr_g: float, lr_d: float) -> None:
+        """The configured base rates, whatever a loaded scheduler state said; the current rate is
+        recomputed from the (new) schedule at the current step."""
+        for opt, sched, lr in ((self.opt_g, self.sched_g, lr_g), (self.opt_d, self.sched_d, lr_d)):
+            sched.base_lrs = [lr] * len(opt.param_groups)
+            for group, fn in zip(opt.param_groups, sched.lr_lambdas):
+                group["initial_lr"] = lr
+                group["lr"] = lr * fn(sched.last_epoch)
+            sched._last_lr = [g["lr"] for g in opt.param_groups]
 
 
 def command_line() -> str:
-    """The command as a user would type it again."""
+    """The command as a user would type it again, paths inside the repository made relative to it."""
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     prog = f"python -m {spec.name.removesuffix('.__main__')}" if spec else Path(sys.argv[0]).name
-    return " ".join([prog, *sys.argv[1:]])
+    return " ".join([prog, *command_args(sys.argv[1:])])
 
 
-def pick_device(kind: str, local_rank: int) -> torch.device:
-    """`kind` is "cuda" or "cpu" (already resolved from train.device)."""
-    if kind == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("train.device = cuda, but no CUDA device is available")
-        torch.cuda.set_device(local_rank)
-        return torch.device("cuda", local_rank)
-    return torch.device("cpu")
+def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"train": {"lr_g": 1}} -> {"train.lr_g": 1}; nested tables (model kwargs) flattened too."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
 
 
-def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int, world: int) -> list[list[int]]:
-    """This rank's batches for one epoch: a seeded permutation, repeated when the dataset is smaller
-    than one global batch, split between ranks, incomplete batches dropped."""
-    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    order: list[int] = []
-    while len(order) < batch * world or not order:
-        order += torch.randperm(n, generator=g).tolist()
-    per_rank = len(order) // world
-    mine = order[rank * per_rank : (rank + 1) * per_rank]
-    return [mine[i : i + batch] for i in range(0, len(mine) - batch + 1, batch)]
+def config_changes(saved: dict[str, Any], cfg: Config) -> dict[str, tuple[Any, Any]]:
+    """Dotted key -> (checkpoint's value, this run's value) for every setting that differs."""
+    old = flat(from_dict(saved, "checkpoint card").to_dict())  # older cards' keys read as today's
+    new = flat(cfg.to_dict())
+    norm = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
+    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if norm(old.get(k)) != norm(new.get(k))}
 
 
-def batch_stream(dataset, cfg: Config, start_step: int, info: distributed.DistInfo):
-    """Yield (step, inputs, targets) from `start_step` on; batch k of the run is the same batch
-    whether or not the run was interrupted before it."""
-    steps_per_epoch = len(epoch_batches(len(dataset), cfg.data.batch_size, cfg.train.seed, 0, info.rank, info.world))
-    step = start_step
-    while True:
-        epoch, offset = divmod(step, steps_per_epoch)
-        batches = epoch_batches(len(dataset), cfg.data.batch_size, cfg.train.seed, epoch, info.rank, info.world)
-        # (epoch, index) pairs: a sample's augmentation depends on them only, also in worker processes.
-        sampler = [[(epoch, i) for i in b] for b in batches[offset:]]
-        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.workers)
-        for inp, target in loader:
-            yield step, inp, target
-            step += 1
+def check_resumable(ckpt: Path, changes: dict[str, tuple[Any, Any]]) -> None:
+    refused = [k for k in changes if k in NOT_RESUMABLE or not k.startswith(RESUMABLE)]
+    if refused:
+        what = ", ".join(f"{k} ({changes[k][0]!r} -> {changes[k][1]!r})" for k in refused)
+        raise CheckpointError(f"{ckpt}: cannot resume with changed {what}; use the checkpoint's settings, "
+                              f"or start a new --out with --init-from {ckpt}")
+
+
+def decide(progress: Progress, val: dict[str, float] | None, best_metric: str, patience: int,
+           info: distributed.DistInfo) -> tuple[bool, bool]:
+    """After a validation round: is this the best model so far, and should training stop? Rank 0
+    (the only one that validated; `val` is None elsewhere) decides, and every rank gets its progress
+    and decision, so no rank leaves the loop alone."""
+    if info.is_main:
+        progress.last_val = val or {}
+        is_best = best_metric in progress.last_val and is_better(best_metric, progress.last_val[best_metric],
+                                                                  progress.best_value)
+        if is_best:
+            progress.best_value, progress.best_step = progress.last_val[best_metric], progress.step
+            progress.rounds_without_improvement = 0
+        else:
+            progress.rounds_without_improvement += 1
+        stop = bool(patience) and progress.rounds_without_improvement >= patience
+        payload = (asdict(progress), is_best, stop)
+    else:
+        payload = None
+    shared, is_best, stop = distributed.broadcast_object(payload, info)
+    for k, v in shared.items():
+        setattr(progress, k, v)
+    return is_best, stop
 
 
 def chroma_prior(dataset, n: int = 96) -> torch.Tensor:
     """Distribution of the chroma classes over n training crops spread over the dataset (the same
     crops in every run with the same data and seed, so a resumed run gets the same weights)."""
-    from colorize.chroma import class_prior, rgb_to_ycc
-
     picks = torch.linspace(0, len(dataset) - 1, min(n, len(dataset))).round().long().tolist()
     return class_prior(torch.nn.functional.avg_pool2d(rgb_to_ycc(dataset[(0, i)][1][None]), 2)[:, 1:] for i in picks)
 
@@ -131,242 +202,267 @@ def _rewrite_metrics_upto(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(line + "\n" for line in keep))
 
 
-def train(
-    cfg: Config,
-    data_dir: str | Path,
-    out_dir: str | Path,
-    *,
-    resume: bool = False,
-    init_from: str | Path | None = None,
-    freeze: tuple[str, ...] = (),
-    cache_dir: str | Path | None = None,
-) -> dict[str, Any]:
-    """Train until cfg.train.steps (or early stopping); returns a summary dict."""
-    out_dir = Path(out_dir)
-    t = cfg.train
-    higher_is_better(cfg.log.best_metric)  # an unknown metric name fails now, not after hours
-    device_kind = "cuda" if t.device == "cuda" or (t.device == "auto" and torch.cuda.is_available()) else "cpu"
-    info = distributed.setup(device_kind)
-    device = pick_device(device_kind, info.local_rank)
-    if t.threads:
-        torch.set_num_threads(t.threads)
-    seed_everything(t.seed)
-    use_amp = t.amp if device.type == "cuda" else t.cpu_bf16
-    # channels_last speeds convolutions up on CUDA and on the CPU (oneDNN): see bench/train_step.py.
-    fmt = torch.channels_last if t.channels_last else torch.contiguous_format
-
-    if info.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    splits = build_splits(data_dir, cfg.data, Path(cache_dir or DEFAULT_CACHE), t.seed)
-    if len(splits.train) == 0:
-        raise RuntimeError(f"{data_dir}: no training images after splitting")
-    prior = chroma_prior(splits.train) if cfg.loss.objective == "chroma_classes" else None
-
-    g_spec = {"name": cfg.model.generator, "kwargs": dict(cfg.model.generator_kwargs)}
-    d_spec = {"name": cfg.model.discriminator, "kwargs": dict(cfg.model.discriminator_kwargs)}
-    G = build_generator(g_spec["name"], g_spec["kwargs"])
-    D = build_discriminator(d_spec["name"], d_spec["kwargs"])
-    if init_from is not None:
-        src, src_card = load_generator(init_from)
-        g_spec = src_card["generator"]
-        cfg.model.generator, cfg.model.generator_kwargs = g_spec["name"], dict(g_spec["kwargs"])
-        G = src.train()
-        if (Path(init_from) / "discriminator.safetensors").exists():
-            D = load_discriminator(init_from)
-            d_spec = src_card["discriminator"]
-            cfg.model.discriminator, cfg.model.discriminator_kwargs = d_spec["name"], dict(d_spec["kwargs"])
-        log.info("initialized from %s (step %s)", init_from, src_card.get("step"))
-    frozen: list[nn.Module] = []
-    if "encoder" in freeze:
-        frozen = [G.stem, G.encoder]
-        for p in G.encoder_parameters():
-            p.requires_grad_(False)
-    G.to(device, memory_format=fmt)
-    D.to(device, memory_format=fmt)
-
-    opt_g = torch.optim.Adam([p for p in G.parameters() if p.requires_grad], lr=t.lr_g, betas=t.betas, weight_decay=t.weight_decay)
-    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=t.betas, weight_decay=t.weight_decay)
-    sched_g = make_scheduler(opt_g, t.steps, t.warmup_steps, t.cosine)
-    sched_d = make_scheduler(opt_d, t.steps, t.warmup_steps, t.cosine)
-
-    progress = Progress()
-    resumed_from = latest_checkpoint(out_dir) if resume else None
-    if resumed_from is not None:
-        state = load_train_state(resumed_from)
-        G.load_state_dict(load_generator(resumed_from)[0].state_dict())
-        D.load_state_dict(load_discriminator(resumed_from).state_dict())
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        sched_g.load_state_dict(state["sched_g"])
-        sched_d.load_state_dict(state["sched_d"])
-        set_rng_state(state["rng"])
-        progress = Progress(**json.loads(state["progress"]))
-        log.info("resuming from %s at step %d", resumed_from, progress.step)
-    elif resume:
-        log.info("--resume: no checkpoint in %s yet, starting from step 0", out_dir)
-
-    if info.is_main:
-        cfg.save(out_dir / "config.json")
-        atomic_write_text(out_dir / "splits.json", json.dumps(splits.summary, indent=2) + "\n")
-        _rewrite_metrics_upto(out_dir / "metrics.jsonl", progress.step)
-    monitor = TrainMonitor(out_dir / "tb", purge_step=progress.step or None) if info.is_main else None
-
+def wrap_models(G: nn.Module, D: nn.Module, info: distributed.DistInfo, device: torch.device,
+                compile_: bool) -> tuple[nn.Module, nn.Module]:
+    """What the step runs: DDP first, then torch.compile (the order PyTorch documents)."""
     G_run, D_run = G, D
-    if t.compile:
-        G_run, D_run = torch.compile(G), torch.compile(D)
     if info.enabled:
         ids = [device.index] if device.type == "cuda" else None
         G_run, D_run = DDP(G_run, device_ids=ids), DDP(D_run, device_ids=ids)
+    if compile_:
+        G_run, D_run = torch.compile(G_run), torch.compile(D_run)
+    return G_run, D_run
 
-    def set_train_mode() -> None:
-        G.train()
-        D.train()
-        for m in frozen:
+
+class Trainer:
+    """One training run: `Trainer(...).run()` -> summary dict."""
+
+    def __init__(self, cfg: Config, data_dir, out_dir, *, resume: bool = False, init_from=None,
+                 freeze: tuple[str, ...] = (), cache_dir=None):
+        if freeze and init_from is None:
+            raise ValueError(f"--freeze {' '.join(freeze)} needs --init-from: freezing freshly initialized "
+                             "weights would keep them random")
+        self.cfg, self.t, self.out_dir = cfg, cfg.train, Path(out_dir)
+        self.data_dir, self.init_from, self.freeze = data_dir, init_from, tuple(freeze)
+        higher_is_better(cfg.log.best_metric)  # an unknown metric name fails now, not after hours
+        kind = "cuda" if self.t.device == "cuda" or (self.t.device == "auto" and torch.cuda.is_available()) else "cpu"
+        self.info = distributed.setup(kind)
+        self.device = pick_device(kind, self.info.local_rank if kind == "cuda" else None)
+        self.t.precision = resolve_precision(self.t.precision, self.device)  # recorded as resolved
+        if self.t.threads:
+            torch.set_num_threads(self.t.threads)
+        seed_everything(self.t.seed)
+        # channels_last speeds convolutions up on CUDA and on the CPU (oneDNN): see bench/train_step.py.
+        self.fmt = torch.channels_last if self.t.channels_last else torch.contiguous_format
+        if self.info.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.splits = build_splits(data_dir, cfg.data, Path(cache_dir or DEFAULT_CACHE), self.t.seed)
+        if len(self.splits.train) == 0:
+            raise RuntimeError(f"{data_dir}: no training images after splitting")
+        self.prior = chroma_prior(self.splits.train) if cfg.loss.objective == "chroma_classes" else None
+        self.state = self._build_state()
+        self.resumed_from = self._resume() if resume else None
+        self._start_outputs()
+
+    def _models(self) -> tuple[nn.Module, nn.Module, list[nn.Module]]:
+        cfg = self.cfg
+        G = build_generator(cfg.model.generator, dict(cfg.model.generator_kwargs))
+        D = build_discriminator(cfg.model.discriminator, dict(cfg.model.discriminator_kwargs))
+        if self.init_from is not None:
+            G, card = load_generator(self.init_from)
+            G.train()
+            cfg.model.generator, cfg.model.generator_kwargs = card["generator"]["name"], dict(card["generator"]["kwargs"])
+            if (Path(self.init_from) / "discriminator.safetensors").exists():
+                D = load_discriminator(self.init_from)
+                cfg.model.discriminator = card["discriminator"]["name"]
+                cfg.model.discriminator_kwargs = dict(card["discriminator"]["kwargs"])
+            log.info("initialized from %s (step %s)", self.init_from, card.get("step"))
+        frozen: list[nn.Module] = []
+        if "encoder" in self.freeze:
+            frozen = [G.stem, G.encoder]
+            for p in G.encoder_parameters():
+                p.requires_grad_(False)
+        if self.info.enabled and self.device.type == "cuda":  # one set of batch statistics over all GPUs
+            G, D = nn.SyncBatchNorm.convert_sync_batchnorm(G), nn.SyncBatchNorm.convert_sync_batchnorm(D)
+        return G.to(self.device, memory_format=self.fmt), D.to(self.device, memory_format=self.fmt), frozen
+
+    def _build_state(self) -> TrainState:
+        t = self.t
+        G, D, self.frozen = self._models()
+        opt_g = torch.optim.Adam([p for p in G.parameters() if p.requires_grad], lr=t.lr_g, betas=t.betas,
+                                 weight_decay=t.weight_decay)
+        opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=t.betas, weight_decay=t.weight_decay)
+        return TrainState(G, D, opt_g, opt_d, make_scheduler(opt_g, t.steps, t.warmup_steps, t.cosine),
+                          make_scheduler(opt_d, t.steps, t.warmup_steps, t.cosine))
+
+    def _resume(self) -> Path | None:
+        """Continue from the newest checkpoint. Changed settings in RESUMABLE take effect (and are
+        recorded); other changes, or weights of another architecture, fail with one line."""
+        ckpt = latest_checkpoint(self.out_dir)
+        if ckpt is None:
+            log.info("--resume: no checkpoint in %s yet, starting from step 0", self.out_dir)
+            return None
+        changes = config_changes(read_card(ckpt).get("config", {}), self.cfg)
+        check_resumable(ckpt, changes)
+        self.state.load_checkpoint(ckpt)
+        self.state.set_learning_rates(self.t.lr_g, self.t.lr_d)
+        progress = self.state.progress
+        if changes:
+            progress.config_changes.append({"step": progress.step, "changes": {k: list(v) for k, v in changes.items()}})
+            log.info("resumed with changed settings: %s", ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changes.items()))
+        log.info("resuming from %s at step %d", ckpt, progress.step)
+        return ckpt
+
+    def _start_outputs(self) -> None:
+        s, cfg, info = self.state, self.cfg, self.info
+        self.G_run, self.D_run = wrap_models(s.G, s.D, info, self.device, self.t.compile)
+        weights = None if self.prior is None else rebalance_weights(self.prior, cfg.loss.rebalance).to(self.device)
+        self.stepper = GanStep(s.G, s.D, s.opt_g, s.opt_d, cfg.loss, G_run=self.G_run, D_run=self.D_run,
+                               bf16=self.t.precision == "bf16", device_type=self.device.type,
+                               grad_clip=self.t.grad_clip, class_weights=weights)
+        self.sample_inp, self.sample_tgt = fixed_samples(self.splits)
+        self.git = gitinfo.git_state() if info.is_main else None
+        self.run_name = self.out_dir.resolve().name
+        self.monitor, self.metrics_file = None, None
+        if info.is_main:
+            cfg.save(self.out_dir / "config.json")
+            atomic_write_text(self.out_dir / "splits.json", json.dumps(self.splits.summary, indent=2) + "\n")
+            _rewrite_metrics_upto(self.out_dir / "metrics.jsonl", s.progress.step)
+            self.monitor = TrainMonitor(self.out_dir / "tb", purge_step=s.progress.step or None)
+            self.metrics_file = open(self.out_dir / "metrics.jsonl", "a")  # noqa: SIM115
+        self.last_time, self.last_step = time.perf_counter(), s.progress.step
+        self.stopped_early = False
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        try:
+            stream = batch_stream(self.splits.train, self.cfg, self.state.progress.step, self.info.rank, self.info.world)
+            self.set_train_mode()
+            while self.state.progress.step < self.t.steps:
+                result = self.step(stream)
+                self.log(result)
+                is_best = self.validate()
+                self.checkpoint(is_best)
+                if self.stopped_early:
+                    log.info("early stop at step %d: %s did not improve for %d validation rounds",
+                             self.state.progress.step, self.cfg.log.best_metric, self.cfg.log.early_stop_patience)
+                    break
+        finally:
+            self.close()
+        return self.summary()
+
+    def set_train_mode(self) -> None:
+        self.state.G.train()
+        self.state.D.train()
+        for m in self.frozen:
             m.eval()  # frozen encoder: its batch-norm statistics stay fixed too
 
-    stepper = GanStep(G, D, opt_g, opt_d, cfg.loss, G_run=G_run, D_run=D_run, amp=use_amp,
-                      device_type=device.type, grad_clip=t.grad_clip,
-                      class_weights=None if prior is None else rebalance_weights(prior, cfg.loss.rebalance).to(device))
-    sample_inp, sample_tgt = fixed_samples(splits)
-    git_before = gitinfo.git_state() if info.is_main else None
-    metrics_file = open(out_dir / "metrics.jsonl", "a") if info.is_main else None  # noqa: SIM115
-    run_name = out_dir.resolve().name
-    last_time, last_step = time.perf_counter(), progress.step
-    stopped_early = False
+    def step(self, stream):
+        s = self.state
+        step, inp, target = next(stream)
+        inp = inp.to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
+        target = target.to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
+        health = self.monitor is not None and (step + 1) % self.cfg.log.hist_every == 0
+        result = self.stepper(inp, target, step + 1, health=health)
+        s.sched_g.step()
+        s.sched_d.step()
+        s.progress.step = step + 1
+        return result
 
-    def make_card(step: int, metrics: dict[str, float]) -> dict[str, Any]:
-        return {
-            "step": step,
-            "run": run_name,
-            "generator": g_spec,
-            "discriminator": d_spec,
-            "config": cfg.to_dict(),
-            "data": splits.summary,
-            "metrics": metrics,
-            "git": dict(git_before or {}, tag=None) if git_before else None,
-            "torch": torch.__version__,
-            "device": str(device),
-            "command": command_line(),
+    def log(self, result) -> None:
+        s, cfg, step = self.state, self.cfg, self.state.progress.step
+        if step % cfg.log.log_every == 0 or step == self.t.steps:
+            values = {k: float(distributed.all_mean(v.float().cpu(), self.info)) for k, v in result.logs.items()}
+            now = time.perf_counter()
+            values["speed/images_per_s"] = ((step - self.last_step) * cfg.data.batch_size * self.info.world
+                                            / max(now - self.last_time, 1e-9))
+            self.last_time, self.last_step = now, step
+            values["lr/generator"] = s.opt_g.param_groups[0]["lr"]
+            values["lr/discriminator"] = s.opt_d.param_groups[0]["lr"]
+            self.write(values)
+        if self.monitor is None:
+            return
+        if result.activations or result.update_ratios:
+            self.monitor.network_health(step, "generator", s.G, result.activations, result.update_ratios)
+            self.monitor.network_health(step, "discriminator", s.D, {}, {})
+        if step % cfg.log.image_every == 0:
+            with torch.no_grad():
+                s.G.eval()
+                out = s.G(self.sample_inp.to(self.device).contiguous(memory_format=self.fmt))
+                self.monitor.images(step, self.sample_inp, out, self.sample_tgt)
+                self.monitor.features(step, feature_grids(s.G, self.sample_inp[:1].to(self.device)))
+                self.set_train_mode()
+
+    def write(self, values: dict[str, float]) -> None:
+        """One row of metrics.jsonl and the TensorBoard scalars (rank 0)."""
+        if self.monitor is not None:
+            self.monitor.scalars(self.state.progress.step, values)
+            self.metrics_file.write(json.dumps({"step": self.state.progress.step, **values}) + "\n")
+            self.metrics_file.flush()
+
+    def validate(self) -> bool:
+        """Validation on rank 0, the decision broadcast (see `decide`); returns is_best."""
+        p, cfg = self.state.progress, self.cfg
+        if not len(self.splits.val) or not (p.step % cfg.log.val_every == 0 or p.step == self.t.steps):
+            return False
+        val = None
+        if self.info.is_main:
+            self.state.G.eval()
+            val = validate(self.state.G, self.splits.val, cfg, self.device, self.fmt)
+            self.set_train_mode()
+        is_best, self.stopped_early = decide(p, val, cfg.log.best_metric, cfg.log.early_stop_patience, self.info)
+        if self.info.is_main:
+            self.write(p.last_val)
+            log.info("step %d: %s", p.step, ", ".join(f"{k} {v:.4g}" for k, v in p.last_val.items()))
+        return is_best
+
+    def checkpoint(self, is_best: bool) -> None:
+        s, step = self.state, self.state.progress.step
+        root = self.out_dir / "checkpoints"
+        if step % self.cfg.log.ckpt_every == 0 or step == self.t.steps or self.stopped_early:
+            if self.info.is_main:
+                card = self.card()
+                save_checkpoint(root / f"step-{step:08d}", card, s.G, s.D, s.state_dict())
+                if is_best:
+                    save_checkpoint(root / "best", card, s.G, s.D)
+                prune(self.out_dir, self.cfg.log.keep_last)
+            distributed.barrier(self.info)
+        elif is_best and self.info.is_main:
+            save_checkpoint(root / "best", self.card(), s.G, s.D)
+
+    def card(self) -> dict[str, Any]:
+        """The checkpoint card: built here only."""
+        s, cfg, step = self.state, self.cfg, self.state.progress.step
+        data = dict(self.splits.summary)
+        for key in ("data_dir", "cache_dir"):
+            if key in data:
+                data[key] = repo_relative(data[key])
+        card = {
+            "step": step, "run": self.run_name,
+            "generator": {"name": cfg.model.generator, "kwargs": dict(cfg.model.generator_kwargs)},
+            "discriminator": {"name": cfg.model.discriminator, "kwargs": dict(cfg.model.discriminator_kwargs)},
+            "config": cfg.to_dict(), "data": data, "metrics": dict(s.progress.last_val),
+            "git": dict(self.git, tag=None) if self.git else None,
+            "torch": torch.__version__, "device": str(self.device), "precision": self.t.precision,
+            "world_size": self.info.world, "command": command_line(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "init_from": str(init_from) if init_from else None,
-            "frozen": list(freeze),
+            "init_from": repo_relative(self.init_from) if self.init_from else None,
+            "frozen": list(self.freeze), "config_changes": list(s.progress.config_changes),
             "infer": {k: v for k, v in cfg.to_dict()["infer"].items() if v not in (0, "")},
-            "chroma_prior": None if prior is None else [round(float(v), 7) for v in prior],
+            "chroma_prior": None if self.prior is None else [round(float(v), 7) for v in self.prior],
         }
-
-    def checkpoint(step: int, best: bool) -> None:
-        metrics = dict(progress.last_val)
-        card = make_card(step, metrics)
-        tag_wanted = cfg.log.git_tag and card["git"]
-        if tag_wanted:
-            tag = gitinfo.tag_commit(f"ckpt/{run_name}/{step}", card["git"]["commit"], f"checkpoint of run {run_name} at step {step}")
-            card["git"]["tag"] = tag
+        if cfg.log.git_tag and card["git"]:
+            card["git"]["tag"] = gitinfo.tag_commit(f"ckpt/{self.run_name}/{step}", card["git"]["commit"],
+                                                    f"checkpoint of run {self.run_name} at step {step}")
         elif cfg.log.git_tag:
             log.warning("log.git_tag is on but %s is not a git checkout: checkpoint not tagged", gitinfo.CODE_DIR)
-        state = {
-            "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict(),
-            "sched_g": sched_g.state_dict(),
-            "sched_d": sched_d.state_dict(),
-            "rng": rng_state(),
-            "progress": json.dumps(progress.__dict__),
+        return card
+
+    def close(self) -> None:
+        if self.metrics_file is not None:
+            self.metrics_file.close()
+        if self.monitor is not None:
+            self.monitor.close()
+        distributed.teardown(self.info)
+
+    def summary(self) -> dict[str, Any]:
+        p = self.state.progress
+        summary = {
+            "run": self.run_name, "steps": p.step, "best_step": p.best_step, "best_value": p.best_value,
+            "best_metric": self.cfg.log.best_metric, "last_val": p.last_val, "stopped_early": self.stopped_early,
+            "resumed_from": str(self.resumed_from) if self.resumed_from else None,
+            "precision": self.t.precision, "world_size": self.info.world,
+            "splits": ({k: self.splits.summary["counts"][k] for k in ("train", "val", "test")}
+                       if "counts" in self.splits.summary else None),
         }
-        ckpt_root = out_dir / "checkpoints"
-        save_checkpoint(ckpt_root / f"step-{step:08d}", card, G, D, state)
-        if best:
-            save_checkpoint(ckpt_root / "best", card, G, D)
-        prune(out_dir, cfg.log.keep_last)
-
-    set_train_mode()
-    try:
-        stream = batch_stream(splits.train, cfg, progress.step, info)
-        while progress.step < t.steps:
-            step, inp, target = next(stream)
-            inp = inp.to(device, non_blocking=True).contiguous(memory_format=fmt)
-            target = target.to(device, non_blocking=True).contiguous(memory_format=fmt)
-            want_health = monitor is not None and (step + 1) % cfg.log.hist_every == 0
-            result = stepper(inp, target, step + 1, health=want_health)
-            logs, g_acts = result.logs, result.activations
-            sched_g.step()
-            sched_d.step()
-            progress.step = step + 1
-
-            if progress.step % cfg.log.log_every == 0 or progress.step == t.steps:
-                values = {k: float(distributed.all_mean(v.float().cpu(), info)) for k, v in logs.items()}
-                now = time.perf_counter()
-                values["speed/images_per_s"] = (
-                    (progress.step - last_step) * cfg.data.batch_size * info.world / max(now - last_time, 1e-9)
-                )
-                last_time, last_step = now, progress.step
-                values["lr/generator"] = opt_g.param_groups[0]["lr"]
-                values["lr/discriminator"] = opt_d.param_groups[0]["lr"]
-                if info.is_main:
-                    monitor.scalars(progress.step, values)
-                    metrics_file.write(json.dumps({"step": progress.step, **values}) + "\n")
-                    metrics_file.flush()
-            if want_health:
-                monitor.network_health(progress.step, "generator", G, g_acts, result.update_ratios)
-                monitor.network_health(progress.step, "discriminator", D, {}, {})
-            if monitor is not None and progress.step % cfg.log.image_every == 0:
-                with torch.no_grad():
-                    G.eval()
-                    out = G(sample_inp.to(device).contiguous(memory_format=fmt))
-                    monitor.images(progress.step, sample_inp, out, sample_tgt)
-                    monitor.features(progress.step, feature_grids(G, sample_inp[:1].to(device)))
-                    set_train_mode()
-
-            is_best = False
-            if len(splits.val) and (progress.step % cfg.log.val_every == 0 or progress.step == t.steps):
-                G.eval()
-                val = validate(G, splits.val, cfg, device, fmt)
-                set_train_mode()
-                progress.last_val = val
-                key = cfg.log.best_metric
-                if key in val and is_better(key, val[key], progress.best_value):
-                    progress.best_value, progress.best_step = val[key], progress.step
-                    progress.rounds_without_improvement = 0
-                    is_best = True
-                else:
-                    progress.rounds_without_improvement += 1
-                if info.is_main:
-                    monitor.scalars(progress.step, val)
-                    metrics_file.write(json.dumps({"step": progress.step, **val}) + "\n")
-                    metrics_file.flush()
-                    log.info("step %d: %s", progress.step, ", ".join(f"{k} {v:.4g}" for k, v in val.items()))
-                patience = cfg.log.early_stop_patience
-                if patience and progress.rounds_without_improvement >= patience:
-                    stopped_early = True
-            if progress.step % cfg.log.ckpt_every == 0 or progress.step == t.steps or stopped_early:
-                if info.is_main:
-                    checkpoint(progress.step, is_best)
-                distributed.barrier(info)
-            elif is_best and info.is_main:
-                save_checkpoint(out_dir / "checkpoints" / "best", make_card(progress.step, dict(progress.last_val)), G, D)
-            if stopped_early:
-                log.info("early stop at step %d: %s did not improve for %d validation rounds",
-                         progress.step, cfg.log.best_metric, cfg.log.early_stop_patience)
-                break
-    finally:
-        if metrics_file is not None:
-            metrics_file.close()
-        if monitor is not None:
-            monitor.close()
-        distributed.teardown(info)
-
-    summary = {
-        "run": run_name,
-        "steps": progress.step,
-        "best_step": progress.best_step,
-        "best_value": progress.best_value,
-        "best_metric": cfg.log.best_metric,
-        "last_val": progress.last_val,
-        "stopped_early": stopped_early,
-        "resumed_from": str(resumed_from) if resumed_from else None,
-        "splits": {k: splits.summary["counts"][k] for k in ("train", "val", "test")} if "counts" in splits.summary else None,
-    }
-    if info.is_main:
-        atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return summary
+        if self.info.is_main:
+            atomic_write_text(self.out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        return summary
 
 
-__all__ = ["train", "TrainingDiverged"]
+def train(cfg: Config, data_dir, out_dir, *, resume: bool = False, init_from=None, freeze: tuple[str, ...] = (),
+          cache_dir=None) -> dict[str, Any]:
+    """Train until cfg.train.steps (or early stopping); returns a summary dict."""
+    return Trainer(cfg, data_dir, out_dir, resume=resume, init_from=init_from, freeze=freeze,
+                   cache_dir=cache_dir).run()

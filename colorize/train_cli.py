@@ -46,14 +46,19 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    if args.freeze and not args.init_from:
+        print(f"error: --freeze {' '.join(args.freeze)} needs --init-from CHECKPOINT: freezing freshly "
+              "initialized weights would keep them random", file=sys.stderr)
+        return 2
     from colorize.checkpoint import CheckpointError
     from colorize.data import DataError
+    from colorize.device import DeviceError
     from colorize.train import TrainingDiverged, train
 
     try:
         summary = train(cfg, args.data, args.out, resume=args.resume, init_from=args.init_from,
                         freeze=tuple(args.freeze), cache_dir=args.cache_dir)
-    except (TrainingDiverged, DataError, CheckpointError) as exc:
+    except (TrainingDiverged, DataError, CheckpointError, DeviceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     log.info("done: %s", json.dumps(summary))

@@ -50,12 +50,39 @@ def test_dirty_tree_records_its_diff(tmp_path, tiny_config, color_dir):
     assert card["git"]["diff_file"] == "code.diff"
     diff = (tmp_path / "runB" / "checkpoints" / "step-00000004" / "code.diff").read_text()
     assert "+# an uncommitted experiment" in diff
-    # The diff restores the exact code: apply it on a clean checkout of the tagged commit.
+    # The README's recipe restores the exact code from a fresh clone, where the checkpoint tags are
+    # absent (tags are not pushed with the branch): check out the card's commit, apply the diff.
     clone = tmp_path / "restore"
-    git(tmp_path, "clone", "-q", str(repo), str(clone))
-    git(clone, "checkout", "-q", card["git"]["tag"])
-    subprocess.run(["git", "-C", str(clone), "apply", str(tmp_path / "runB" / "checkpoints" / "step-00000004" / "code.diff")], check=True)
+    git(tmp_path, "clone", "-q", "--no-tags", str(repo), str(clone))
+    assert git(clone, "tag", "--list") == ""
+    ckpt = tmp_path / "runB" / "checkpoints" / "step-00000004"
+    recipe = readme_restore_recipe().replace("ckpt=checkpoints/default", f"ckpt={ckpt}", 1)
+    assert f"ckpt={ckpt}" in recipe
+    subprocess.run(["bash", "-euc", recipe], cwd=clone, check=True, capture_output=True, text=True)
     assert (clone / "colorize" / "losses.py").read_text() == losses.read_text()
+    assert git(clone, "rev-parse", "HEAD") == card["git"]["commit"]
+
+
+def readme_restore_recipe() -> str:
+    """The shell lines of the README's restore recipe (the block after "Restore the code")."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("Restore the code"):]
+    block = block[block.index("```bash") + len("```bash"):]
+    return block[: block.index("```")].strip()
+
+
+def test_card_paths_are_relative_to_the_repository(tmp_path, tiny_config, color_dir):
+    repo = make_code_copy(tmp_path, with_git=True)
+    shutil.copytree(color_dir, repo / "data" / "color")
+    out = repo / "runs" / "rel"
+    res = cli(["train", "--config", tiny_config, "--data", repo / "data" / "color", "--out", out, "--steps", 4],
+              cwd=repo)  # imports the copy: its folder is the repository
+    assert res.returncode == 0, res.stderr
+    card = json.loads((out / "checkpoints" / "step-00000004" / "card.json").read_text())
+    assert str(repo) not in card["command"], card["command"]
+    assert "--data data/color --out runs/rel" in card["command"]
+    assert str(tiny_config) in card["command"]  # outside the repository: kept as given
+    assert card["data"]["data_dir"] == "data/color"
 
 
 def test_outside_git_tagging_is_skipped_with_a_warning(tmp_path, tiny_config, color_dir):

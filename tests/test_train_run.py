@@ -42,7 +42,7 @@ def test_checkpoints_cards_and_pruning(run_dir):
     resolved = json.loads((run_dir / "config.json").read_text())
     assert resolved["train"]["steps"] == 12
     splits = json.loads((run_dir / "splits.json").read_text())
-    assert sum(splits["counts"].values()) == 12
+    assert sum(splits["counts"][k] for k in ("train", "val", "test")) == 12
 
 
 def test_metrics_jsonl_has_every_step(run_dir):
@@ -59,7 +59,7 @@ def test_tensorboard_tags(run_dir):
     tags = acc.Tags()
     scalars, hists = set(tags["scalars"]), set(tags["histograms"])
     for tag in ["loss/g_mse", "loss/d", "loss/g_adv", "lr/generator", "grad_norm/generator",
-                "grad_norm/discriminator", "speed/images_per_s", "val/psnr", "val/mse"]:
+                "grad_norm/discriminator", "speed/images_per_s", "val/psnr", "val/color_score"]:
         assert tag in scalars, tag
     assert "samples/input|output|target" in tags["images"]
     assert "features/filters" in tags["images"]
@@ -168,8 +168,27 @@ def test_export_ships_weights_and_card_only(run_dir, tmp_path):
     assert not (tmp_path / "nothing").exists()
 
 
-def test_cpu_bf16_autocast_trains(tiny_config, color_dir, tmp_path):
-    summary = run_inprocess(tiny_config, color_dir, tmp_path / "bf16", ["train.steps=4", "train.cpu_bf16=true"])
-    assert summary["steps"] == 4
+def test_precision_bf16_trains_and_is_recorded_as_resolved(tiny_config, color_dir, tmp_path):
+    summary = run_inprocess(tiny_config, color_dir, tmp_path / "bf16", ["train.steps=4", "train.precision=bf16"])
+    assert summary["steps"] == 4 and summary["precision"] == "bf16"
     rows = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
     assert all(r["loss/g_mse"] > 0 for r in rows if "loss/g_mse" in r)
+    card = json.loads((tmp_path / "bf16" / "checkpoints" / "step-00000004" / "card.json").read_text())
+    assert card["precision"] == "bf16" and card["config"]["train"]["precision"] == "bf16"
+
+
+def test_precision_auto_is_recorded_as_what_ran(run_dir):
+    """On the CPU "auto" is fp32, and the card says fp32, never "auto" or a CUDA-only flag."""
+    card = json.loads((run_dir / "checkpoints" / "step-00000012" / "card.json").read_text())
+    assert card["precision"] == "fp32" and card["config"]["train"]["precision"] == "fp32"
+    assert "amp" not in card["config"]["train"] and "cpu_bf16" not in card["config"]["train"]
+    assert json.loads((run_dir / "config.json").read_text())["train"]["precision"] == "fp32"
+
+
+def test_freeze_without_init_from_is_refused(tiny_config, color_dir, tmp_path):
+    res = cli(["train", "--config", tiny_config, "--data", color_dir, "--out", tmp_path / "f", "--freeze", "encoder"])
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1].startswith("error: --freeze encoder needs --init-from")
+    assert not (tmp_path / "f").exists()
+    with pytest.raises(ValueError, match="needs --init-from"):
+        run_inprocess(tiny_config, color_dir, tmp_path / "g", freeze=("encoder",))

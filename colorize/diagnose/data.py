@@ -70,32 +70,8 @@ def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a * b).sum()) / denom if denom > 0 else 0.0
 
 
-def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | None = None,
-                  multiple: int = 1, phashes: dict[str, dict[str, str]] | None = None) -> CheckResult:
-    """split_hashes: split -> content hashes (exact copies); phashes: split -> {name: pHash hex}
-    (re-encoded or resized copies, reported as a warning)."""
-    r = CheckResult("data")
-    if not batches:
-        r.fail("no batches to check")
-        r.summary = "no data"
-        return r
+def _check_values(r: CheckResult, inp: torch.Tensor, tgt: torch.Tensor) -> None:
     f = r.figures
-    # Shapes: every sample the same, 1 channel in, 3 out, sides a multiple of the model's.
-    shape_of = [(tuple(b[0].shape[1:]), tuple(b[1].shape[1:])) for b in batches]
-    shapes = sorted(set(shape_of))
-    f["shapes"] = [{"input": list(i), "target": list(t)} for i, t in shapes]
-    if len(shapes) > 1:
-        r.fail(f"samples differ in shape: {shapes}")
-        batches = [b for b, s in zip(batches, shape_of) if s == shape_of[0]]  # the rest: the first shape
-    in_shape, tgt_shape = shape_of[0]
-    inp = torch.cat([b[0].float() for b in batches])
-    tgt = torch.cat([b[1].float() for b in batches])
-    f["batches"], f["samples"] = len(batches), int(inp.shape[0])
-    if in_shape[0] != 1 or tgt_shape[0] != 3 or in_shape[1:] != tgt_shape[1:]:
-        r.fail(f"expected input [1,S,S] and target [3,S,S], got {list(in_shape)} and {list(tgt_shape)}")
-    if multiple > 1 and any(s % multiple for s in in_shape[1:]):
-        r.fail(f"input side {in_shape[1:]} is not a multiple of {multiple} (the generator's down-sampling)")
-
     # Values: finite, inside [-1, 1], using both halves of it, roughly centred.
     for name, x in (("input", inp), ("target", tgt)):
         finite = torch.isfinite(x)
@@ -125,6 +101,9 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
             r.warn(f"inputs hardly follow their targets' luminance (median correlation "
                    f"{f['input_luminance_correlation']['median']:.2f}): pairs misaligned or shuffled?")
 
+
+def _check_repeats(r: CheckResult, batches: list[Batch], samples: int) -> list[int]:
+    f = r.figures
     # Repeats: a batch identical to the previous one, or a sample twice in one batch.
     repeated = [k for k in range(1, len(batches)) if batches[k][0].shape == batches[k - 1][0].shape
                 and torch.equal(batches[k][0], batches[k - 1][0]) and torch.equal(batches[k][1], batches[k - 1][1])]
@@ -137,9 +116,14 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
         digests = [_digest(t) for t in b_tgt]
         dup_in_batch += len(digests) - len(set(digests))
     f["duplicate_samples_within_batches"] = dup_in_batch
-    if dup_in_batch > inp.shape[0] // 4:
-        r.warn(f"{dup_in_batch} of {inp.shape[0]} samples repeat inside their batch (dataset smaller than a batch?)")
+    if dup_in_batch > samples // 4:
+        r.warn(f"{dup_in_batch} of {samples} samples repeat inside their batch (dataset smaller than a batch?)")
+    return repeated
 
+
+def _check_splits(r: CheckResult, split_hashes: dict[str, list[str]] | None,
+                  phashes: dict[str, dict[str, str]] | None) -> None:
+    f = r.figures
     # Splits: the same content (by hash) in two splits leaks evaluation data into training.
     if split_hashes:
         seen: dict[str, str] = {}
@@ -163,6 +147,9 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
             r.warn(f"{len(near)} near-duplicate pair(s) across splits (perceptual hash within "
                    f"{NEAR_DUPLICATE_BITS} bits), e.g. {x['a']} and {x['b']}: a copy in another split leaks it")
 
+
+def _pictures(r: CheckResult, inp: torch.Tensor, tgt: torch.Tensor) -> None:
+    f = r.figures
     # Pictures: pairs back in [0, 255] (what the model is shown), and value histograms.
     n = min(16, inp.shape[0])
     if inp.shape[-2:] == tgt.shape[-2:]:
@@ -173,6 +160,41 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
     hists = {"input": _histogram(inp, lo, hi), "target": _histogram(tgt, lo, hi)}
     f["histograms"] = {k: {"edges": e, "counts": c} for k, (e, c) in hists.items()}
     r.images["histograms.png"] = plots.histogram_plot(hists, "input and target values")
+
+
+def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | None = None,
+                  multiple: int = 1, phashes: dict[str, dict[str, str]] | None = None) -> CheckResult:
+    """split_hashes: split -> content hashes (exact copies); phashes: split -> {name: pHash hex}
+    (re-encoded or resized copies, reported as a warning)."""
+    r = CheckResult("data")
+    if not batches:
+        r.fail("no batches to check")
+        r.summary = "no data"
+        return r
+    f = r.figures
+    # Shapes: every sample the same, 1 channel in, 3 out, sides a multiple of the model's.
+    shape_of = [(tuple(b[0].shape[1:]), tuple(b[1].shape[1:])) for b in batches]
+    shapes = sorted(set(shape_of))
+    f["shapes"] = [{"input": list(i), "target": list(t)} for i, t in shapes]
+    if len(shapes) > 1:
+        r.fail(f"samples differ in shape: {shapes}")
+        batches = [b for b, s in zip(batches, shape_of) if s == shape_of[0]]  # the rest: the first shape
+    in_shape, tgt_shape = shape_of[0]
+    inp = torch.cat([b[0].float() for b in batches])
+    tgt = torch.cat([b[1].float() for b in batches])
+    f["batches"], f["samples"] = len(batches), int(inp.shape[0])
+    if in_shape[0] != 1 or tgt_shape[0] != 3 or in_shape[1:] != tgt_shape[1:]:
+        r.fail(f"expected input [1,S,S] and target [3,S,S], got {list(in_shape)} and {list(tgt_shape)}")
+    if multiple > 1 and any(s % multiple for s in in_shape[1:]):
+        r.fail(f"input side {in_shape[1:]} is not a multiple of {multiple} (the generator's down-sampling)")
+
+    _check_values(r, inp, tgt)
+
+    repeated = _check_repeats(r, batches, int(inp.shape[0]))
+
+    _check_splits(r, split_hashes, phashes)
+
+    _pictures(r, inp, tgt)
 
     r.summary = (f"{f['samples']} samples in {len(batches)} batches, input [{f['input']['min']:.2f}, "
                  f"{f['input']['max']:.2f}] mean {f['input']['mean']:.2f}, target [{f['target']['min']:.2f}, "

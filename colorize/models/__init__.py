@@ -26,9 +26,14 @@ def _build(registry: dict[str, type[nn.Module]], kind: str, name: str, kwargs: d
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The plain module inside DistributedDataParallel and torch.compile wrappers."""
-    model = getattr(model, "module", model)  # DDP
-    return getattr(model, "_orig_mod", model)  # torch.compile
+    """The plain module inside DistributedDataParallel and torch.compile wrappers, in any order."""
+    while True:
+        inner = model.__dict__.get("_orig_mod") or model.__dict__.get("_modules", {}).get("_orig_mod")  # compile
+        if inner is None and type(model).__name__ == "DistributedDataParallel":
+            inner = model.module
+        if inner is None:
+            return model
+        model = inner
 
 
 def build_generator(name: str, kwargs: dict[str, Any], init: bool = True) -> nn.Module:
