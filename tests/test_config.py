@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from colorize.config import Config, ConfigError, load_config
 
@@ -44,3 +45,18 @@ def test_shipped_configs_load(name):
 
     cfg = load_config(ROOT / "configs" / f"{name}.toml")
     assert cfg.data.size % 2 ** cfg.model.generator_kwargs["depth"] == 0
+
+
+def test_precision_is_one_setting_and_old_flags_still_read(tmp_path):
+    from colorize.config import from_dict
+    from colorize.device import DeviceError, resolve_precision
+
+    assert not hasattr(Config().train, "amp") and not hasattr(Config().train, "cpu_bf16")
+    assert Config().train.precision == "auto"
+    assert from_dict({"train": {"cpu_bf16": True}}).train.precision == "bf16"  # older configs and cards
+    assert from_dict({"train": {"amp": False}}).train.precision == "fp32"
+    assert from_dict({"train": {"amp": True, "cpu_bf16": False}}).train.precision == "auto"
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    with pytest.raises(DeviceError, match="train.precision = 'fp16'"):
+        resolve_precision("fp16", cpu)
