@@ -15,6 +15,7 @@ COMMANDS = {
     "eval": ("colorize.evaluate", "score a checkpoint on held-out color images"),
     "quality": ("colorize.quality", "held-out and real-input quality figures and side-by-side sheets"),
     "diagnose": ("colorize.diagnose", "pre-flight checks before a long run"),
+    "temperature": ("colorize.temperature", "choose how vivid a chroma-unet model's colors are"),
     "sweep": ("colorize.sweep", "short seeded runs over a hyper-parameter grid"),
 }
 

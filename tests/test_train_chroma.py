@@ -1,0 +1,73 @@
+"""The default model's recipe end to end on tiny real runs: a chroma-unet trained with the
+chroma_classes objective, its card, choosing its temperature, and coloring with it."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from train_helpers import cli, run_inprocess
+
+from colorize.checkpoint import load_generator
+
+CHROMA = [
+    "model.generator=chroma-unet", "model.generator_kwargs={'base': 8, 'depth': 2, 'max_ch': 16}",
+    "loss.objective=chroma_classes", "loss.lambda_gan=0.1", "data.cache_side=48", "infer.size=64",
+]
+
+
+@pytest.fixture(scope="module")
+def chroma_run(tmp_path_factory, color_dir):
+    from conftest import TINY_TOML
+
+    tmp = tmp_path_factory.mktemp("chroma")
+    (tmp / "tiny.toml").write_text(TINY_TOML)
+    out = tmp / "run"
+    summary = run_inprocess(tmp / "tiny.toml", color_dir, out, CHROMA)
+    assert summary["steps"] == 12
+    return out
+
+
+def test_card_records_the_objective_prior_and_colorizer_defaults(chroma_run):
+    card = json.loads((chroma_run / "checkpoints" / "best" / "card.json").read_text())
+    assert card["generator"]["name"] == "chroma-unet"
+    assert card["config"]["loss"]["objective"] == "chroma_classes"
+    assert card["infer"] == {"size": 64, "shading": 1.0, "background": "keep"}
+    prior = np.array(card["chroma_prior"])
+    assert prior.shape == (289,) and abs(prior.sum() - 1) < 1e-3
+    assert {"val/color_score", "val/cbcr_error", "val/colorfulness_ratio", "val/gray_color_score"} <= set(card["metrics"])
+    rows = [json.loads(line) for line in (chroma_run / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["loss/g_ce"]) and r["loss/g_ce"] >= 0 for r in rows if "loss/g_ce" in r)
+    # Gray output scores twice its CbCr error: the selection figure cannot be won by gray.
+    m = card["metrics"]
+    assert m["val/gray_color_score"] == pytest.approx(2 * m["val/gray_cbcr_error"])
+
+
+def test_temperature_command_writes_the_best_one_and_the_colorizer_uses_it(chroma_run, color_dir, tmp_path):
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(chroma_run / "checkpoints" / "best", ckpt)
+    res = cli(["temperature", ckpt, "--data", color_dir, "--temps", "0.3", "1.0", "--write"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    card = json.loads((ckpt / "card.json").read_text())
+    scores = {r["temperature"]: r["val/color_score"] for r in card["temperature_scores"]}
+    assert card["generator"]["kwargs"]["temperature"] == min(scores, key=scores.get)
+    assert "<- best" in res.stdout and "gray" in res.stdout
+    G, _ = load_generator(ckpt)
+    assert G.temperature == card["generator"]["kwargs"]["temperature"]
+
+    from colorize.infer import Colorizer
+
+    page = Image.open(next(color_dir.iterdir())).convert("L")
+    out = Colorizer(ckpt, size=64).colorize(page)
+    assert out.size == page.size and out.mode == "RGB"
+
+
+def test_temperature_refuses_a_model_without_color_classes(tmp_path, color_dir):
+    from conftest import TINY_TOML
+
+    (tmp_path / "tiny.toml").write_text(TINY_TOML)
+    run_inprocess(tmp_path / "tiny.toml", color_dir, tmp_path / "run", ["train.steps=4"])
+    res = cli(["temperature", tmp_path / "run" / "checkpoints" / "best", "--data", color_dir])
+    assert res.returncode == 2 and "chroma-unet only" in res.stdout
