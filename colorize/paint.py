@@ -37,6 +37,7 @@ BACKGROUNDS = ("keep", "color")
 MIN_CHROMA = 6.0
 MIN_AGREEMENT = 0.5
 MIN_DARKEN = 0.3
+APART_CHROMA = 6.0  # a piece of the background needs a color this far from the paper's to be colored
 
 
 @dataclass
@@ -89,7 +90,7 @@ def paint(drawing: Drawing, small: Image.Image, rgb: np.ndarray, shading: float,
     colored |= gains <= 1 - MIN_DARKEN
     colored[0] = False
     if background == "keep":
-        colored &= ~drawing.paper
+        colored &= ~drawing.paper & ~(_like_paper(drawing, colors) & (gains > 1 - MIN_DARKEN))
     colors = np.where(colored[:, None], colors, 0.0).astype(np.float32)
     gains = np.where(colored, gains ** np.float32(shading), 1.0).astype(np.float32)
     if drawing.line_art:
@@ -141,6 +142,24 @@ def _gain(model_luma: Image.Image, small: Image.Image) -> np.ndarray:
     y = np.asarray(model_luma.filter(ImageFilter.MaxFilter(3)), np.float32)
     x = np.asarray(small.filter(ImageFilter.MaxFilter(3)), np.float32)
     return (y + np.float32(K)) / (x + np.float32(K))
+
+
+def _like_paper(drawing: Drawing, colors: np.ndarray) -> np.ndarray:
+    """bool per region: a piece of the background that the big ball cut off (it lies in the same
+    small-ball area as paper reaching the border: behind hair strands, inside a gappy outline)
+    and that the model did not paint clearly apart from that paper (within APART_CHROMA levels
+    of the paper's color). Such pieces stay paper unless clearly darkened (black stockings); a
+    face behind a gap, painted skin, does not."""
+    regions = drawing.regions
+    border = drawing.paper & regions.border
+    background = np.zeros(int(regions.group.max()) + 1, bool)
+    background[regions.group[border]] = True
+    weight = regions.area * border
+    if weight.sum() == 0:
+        return np.zeros(regions.count + 1, bool)
+    paper_color = (colors * weight[:, None]).sum(axis=0) / weight.sum()
+    apart = np.hypot(*(colors - paper_color).T) >= APART_CHROMA
+    return background[regions.group] & regions.white() & ~apart
 
 
 def _paper_gain(regions: Regions, paper: np.ndarray, gains: np.ndarray) -> float:

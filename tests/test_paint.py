@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from drawing_helpers import AREAS, SIZE, drawing, mask, model_picture
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from colorize.colorspace import compose
 from colorize.paint import analyse, paint
@@ -100,3 +100,27 @@ def test_shading_zero_only_adds_color():
         assert np.abs(flat[area, 0] - gray[area]).mean() < 35, name
         assert shaded[area, 0].mean() <= flat[area, 0].mean() + 1, name
     assert flat.shape[1::-1] == SIZE
+
+
+def test_background_behind_a_narrow_gap_stays_paper_unless_painted_apart():
+    """Two outlines each open by an 8-pixel gap: the big ball cannot enter, so each inside is a
+    region of its own, yet it is the same paper as the border's. Painted like the paper, the first
+    stays white; painted clearly apart (a face behind a gappy outline), the second is colored."""
+    gray = Image.new("L", (320, 200), 255)
+    draw = ImageDraw.Draw(gray)
+    for left in (30, 180):
+        draw.rectangle((left, 40, left + 110, 160), outline=0, width=3)
+        draw.rectangle((left + 51, 158, left + 58, 162), fill=255)  # the 8-pixel gap at the bottom
+    paint_rgb = np.full((200, 320, 3), (235, 140, 60), np.uint8)  # the paper, strongly orange
+    paint_rgb[45:155, 185:285] = (60, 90, 220)  # the second inside: blue
+    work = (160, 100)
+    small = gray.resize(work, Image.Resampling.LANCZOS)
+    rgb = np.asarray(Image.fromarray(paint_rgb).resize(work, Image.Resampling.BOX))
+    found = analyse(gray, max(work))
+    inside = [found.regions.labels[100, left + 55] for left in (30, 180)]
+    assert len({*inside, found.regions.labels[5, 5]}) == 3  # the big ball kept them apart
+    planes = paint(found, small, rgb, 1.0, "keep")
+    out = np.asarray(compose(gray, planes.chroma, planes.gain, planes.multiply).convert("YCbCr"), np.float32)
+    first, second = out[60:140, 50:120, 1:] - 128, out[60:140, 200:270, 1:] - 128
+    assert np.hypot(*first.reshape(-1, 2).T).max() < 6
+    assert np.hypot(*second.reshape(-1, 2).mean(axis=0)) > 20
