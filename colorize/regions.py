@@ -1,12 +1,13 @@
 """Line-bounded regions of a drawing: where the ink is, and the areas the lines enclose.
 
-Lines are the pixels clearly darker than the paper. Regions are the connected areas between them,
-found after the lines are thickened by a small disk, so a line with a gap of up to about twice the
-disk's radius still separates two regions (the idea of trapped-ball filling: a ball too big for
-the gap cannot roll through it). Areas too small to get their own color from the model (slivers
-between close lines, the holes in letters, specks) and the lines themselves are then handed to the
-nearest region, so every pixel belongs to one. All of it is whole-image numpy/scipy work: about
-0.1 s for a 1024x1456 page on one core.
+Lines are the pixels clearly darker than the paper. Regions are found as in trapped-ball filling
+(a ball too big for a gap in a line cannot roll through it): a small ball closes gaps up to about
+4 px, so a sketchy line still separates two areas, and a big ball splits those areas further at
+gaps up to about 12 px where it fits (a face behind a gappy outline is not the background; thin
+hair strands, where it does not fit, stay with the small ball's areas). Areas too small to get
+their own color from the model (slivers between close lines, the holes in letters, specks) and
+the lines themselves then join the nearest region, so every pixel belongs to one. All of it is
+whole-image numpy/scipy work (chamfer distances, labelling): about 0.1 s for a 1024x1456 page.
 """
 
 from __future__ import annotations
