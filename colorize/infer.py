@@ -131,7 +131,10 @@ class Colorizer:
             raise ValueError(f"shading must be between 0 and 1, got {self.shading}")
         self.background = background or self.card.get("infer", {}).get("background", "keep")
         if self.background not in BACKGROUNDS:
-            raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}")
+            source = "" if background else f"{self.checkpoint_dir / 'card.json'}: infer.background: "
+            raise ValueError(
+                f"{source}background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}"
+            )
         self._lock = threading.Lock()  # one forward at a time per Colorizer
         self._warned_oom = False
 
