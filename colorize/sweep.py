@@ -140,6 +140,7 @@ def sweep(config: str | Path, data: str | Path, grid: dict[str, list[Any]], step
     from torch.utils.tensorboard import SummaryWriter
 
     from colorize.config import load_config
+    from colorize.device import pick_device, resolve_precision
     from colorize.gan_step import TrainingDiverged
     from colorize.metrics import higher_is_better
     from colorize.train import train
@@ -157,6 +158,8 @@ def sweep(config: str | Path, data: str | Path, grid: dict[str, list[Any]], step
             cfg = load_config(config, [*(overrides or []), *sets, f"train.steps={steps}", f"train.seed={seed}"])
             cfg.log.val_every = min(cfg.log.val_every, steps)
             cfg.log.ckpt_every = steps  # only the final checkpoint (and best/)
+            # config.json records the precision as resolved for the device: compare like with like.
+            cfg.train.precision = resolve_precision(cfg.train.precision, pick_device(cfg.train.device))
             name = run_name(i, point)
             run_dir = out / name
             summary_path = run_dir / "summary.json"

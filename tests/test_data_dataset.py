@@ -102,13 +102,13 @@ def test_eval_mode_is_the_same_center_crop_every_time(shapes, tmp_path):
     for i in range(len(a)):
         for x, y, z in zip(ref[i], a[i], b[i]):
             assert torch.equal(x, y) and torch.equal(x, z)
-    # The target is the central square of the cached image, unflipped.
+    # The target is the central square of the cached image, unflipped, reduced as a page is.
     cached = read_cached(a.entries[0], a.side)
     h, w = cached.shape[:2]
     c = min(h, w)
-    x0, y0 = (w - c) / 2, (h - c) / 2
-    expect = np.asarray(Image.fromarray(cached).resize((32, 32), Image.Resampling.BICUBIC,
-                                                       box=(x0, y0, x0 + c, y0 + c)))
+    x0, y0 = (w - c) // 2, (h - c) // 2
+    expect = np.asarray(Image.fromarray(cached).crop((x0, y0, x0 + c, y0 + c))
+                        .resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=2.0))
     got = np.rint((ref[0][1].numpy().transpose(1, 2, 0) + 1) * 127.5)
     np.testing.assert_array_equal(got, expect)
 

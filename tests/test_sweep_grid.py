@@ -71,13 +71,13 @@ def test_a_real_sweep(tmp_path, capsys):
             "--cache-dir", str(tmp_path / "cache")]
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert "ranked by val/psnr (higher is better)" in text and "train.lr_g" in text
+    assert "ranked by val/color_score (lower is better)" in text and "train.lr_g" in text
     result = json.loads((out / "sweep.json").read_text())
     assert len(result["runs"]) == 4 and all(r["status"] == "ok" for r in result["runs"])
     values = [r["value"] for r in result["runs"]]
     assert all(np.isfinite(values))
     ranked = [result["runs"][i]["value"] for i in result["ranking"]]
-    assert ranked == sorted(ranked, reverse=True) and result["best"]["value"] == max(values)
+    assert ranked == sorted(ranked) and result["best"]["value"] == min(values)
     assert len(result["warnings"]) == 2  # a 2-value grid: the best is always on an edge
     for r in result["runs"]:
         summary = json.loads((out / r["run"] / "summary.json").read_text())
@@ -90,7 +90,7 @@ def test_a_real_sweep(tmp_path, capsys):
     start = plugin_data_pb2.HParamsPluginData.FromString(
         ea.PluginTagToContent("hparams")["_hparams_/session_start_info"])
     assert start.session_start_info.hparams["train.lr_g"].number_value == pytest.approx(1e-4)
-    assert ea.Scalars("hparam/val/psnr")[0].value == pytest.approx(result["runs"][0]["value"], rel=1e-5)
+    assert ea.Scalars("hparam/val/color_score")[0].value == pytest.approx(result["runs"][0]["value"], rel=1e-5)
     # a second call reuses the finished points instead of training them again
     stamp = (out / result["runs"][0]["run"] / "summary.json").stat().st_mtime_ns
     assert main(argv) == 0

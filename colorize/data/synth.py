@@ -55,9 +55,12 @@ def morph_gradient(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     grad = np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2]).astype(np.float32) * np.float32(1 / 255)
     grad = ndi.gaussian_filter(grad, rng.uniform(0.3, 0.7))  # soften JPEG and halftone noise
     # Threshold relative to this image's own gradients (soft pastel art has weak edges), with a
-    # floor so a flat image stays blank instead of turning its noise into ink. A quarter of the
-    # pixels estimate the quantile well enough, four times faster.
-    t = max(float(np.quantile(grad[::2, ::2], rng.uniform(0.88, 0.96))), 0.05)
+    # floor so a flat image stays blank instead of turning its noise into ink, and a ceiling at
+    # half the strongest edge so a sparse drawing (a few crisp shapes on paper) still gets its
+    # lines. A quarter of the pixels estimate the quantile well enough, four times faster.
+    sample = grad[::2, ::2]
+    t = float(np.quantile(sample, rng.uniform(0.88, 0.96)))
+    t = max(min(t, 0.5 * float(sample.max())), 0.05)
     width = t * rng.uniform(0.3, 0.8)
     out = np.clip(1 - (grad - t) / width, 0, 1)
     return line_weight(out.astype(np.float32), rng)

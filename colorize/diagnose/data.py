@@ -209,11 +209,12 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
 REAL_INPUTS = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-def check_realism(r: CheckResult, train_set, working_side: int, real_root: Path = REAL_INPUTS) -> None:
+def check_realism(r: CheckResult, train_set, working_side: int, real_root: Path | None = None) -> None:
     """Synthetic line art and manga against the real ones at the working size: ink share and
     stroke width must be within 2x (colorize.data.realism)."""
     from colorize.data.realism import compare_with_real
 
+    real_root = real_root or REAL_INPUTS
     dirs = {k: real_root / k for k in ("lineart", "manga") if (real_root / k).is_dir()}
     if train_set is None or not len(train_set) or not dirs:
         return
