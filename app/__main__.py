@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from colorize.paths import default_checkpoint
+
 # Before gradio is imported: no usage statistics, no update checks.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -18,7 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
     p.add_argument(
-        "--checkpoint", type=Path, default=Path("checkpoints/default"), help="the model shown first"
+        "--checkpoint", type=Path, default=default_checkpoint(), help="the model shown first"
     )
     p.add_argument(
         "--models",

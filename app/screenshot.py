@@ -17,6 +17,7 @@ import requests
 from PIL import Image, ImageDraw
 
 from colorize.fileio import atomic_path
+from colorize.paths import default_checkpoint
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -93,7 +94,7 @@ def free_port() -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m app.screenshot", description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path, help="PNG to write, e.g. docs/app.png")
-    p.add_argument("--checkpoint", type=Path, default=Path("checkpoints/default"))
+    p.add_argument("--checkpoint", type=Path, default=default_checkpoint())
     args = p.parse_args(argv)
     from playwright.sync_api import expect, sync_playwright
 
