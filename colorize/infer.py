@@ -29,6 +29,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from colorize.checkpoint import load_generator
 from colorize.colorspace import compose
+from colorize.device import pick_device
 from colorize.images import open_image, split_alpha
 from colorize.paint import BACKGROUNDS, Drawing, analyse, paint
 
@@ -44,14 +45,6 @@ MIN_SIDE, MAX_SIDE = 128, 1024
 OOM_SHRINK = 0.75  # working size factor per retry after CUDA runs out of memory
 OOM_MIN_SIDE = 64
 EXIF_ORIENTATION = 0x0112
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but this torch sees no CUDA GPU")
-    return torch.device(device)
 
 
 def default_working_side(card: dict) -> int:

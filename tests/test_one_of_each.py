@@ -8,7 +8,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "colorize"
-OTHERS = {"infer.py"}  # being reworked elsewhere; its own pick_device is to go (use colorize.device)
 
 
 def sources(*roots: Path):
@@ -23,7 +22,7 @@ def defined(name: str) -> list[str]:
 
 
 def test_one_device_picker():
-    assert [p for p in defined("pick_device") if Path(p).name not in OTHERS] == ["colorize/device.py"]
+    assert defined("pick_device") == ["colorize/device.py"]
 
 
 def test_one_gan_step():
