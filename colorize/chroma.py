@@ -10,7 +10,8 @@ from torch.nn import functional as F
 
 # BT.601 full range, as Pillow's "YCbCr" and "L" modes (one luma definition in the project).
 LUMA = (0.299, 0.587, 0.114)
-_TO_YCC = torch.tensor([LUMA, (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312)])
+CBCR_ROWS = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))  # Cb, Cr = rows @ RGB (+ 128)
+_TO_YCC = torch.tensor([LUMA, *CBCR_ROWS])
 _TO_RGB = torch.linalg.inv(_TO_YCC)
 
 # The class grid: Cb and Cr from -96 to +96 (0-255 units around 128) in steps of 12, 17 x 17

@@ -80,3 +80,14 @@ def list_images(folder: str | Path, recursive: bool = True) -> list[Path]:
     folder = Path(folder)
     pattern = "**/*" if recursive else "*"
     return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def reduce_to_side(image: Image.Image, side: int) -> Image.Image:
+    """The image with its long side reduced to `side` (Lanczos, as the Colorizer reduces a page for
+    the network); a smaller image is returned as it is, never upscaled."""
+    w, h = image.size
+    scale = side / max(w, h)
+    if scale >= 1:
+        return image
+    return image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS,
+                        reducing_gap=2.0)

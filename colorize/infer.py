@@ -30,7 +30,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from colorize.checkpoint import load_generator
 from colorize.colorspace import compose
 from colorize.device import pick_device
-from colorize.images import open_image, split_alpha
+from colorize.images import open_image, reduce_to_side, split_alpha
 from colorize.paint import BACKGROUNDS, Drawing, analyse, paint
 
 log = logging.getLogger(__name__)
@@ -145,12 +145,7 @@ class Colorizer:
         else:
             image = open_image(image)
         gray, alpha = to_gray(image)
-        w, h = gray.size
-        scale = self.size / max(w, h)
-        small = gray
-        if scale < 1:  # never upscale: a small image runs at its own size
-            target = (max(1, round(w * scale)), max(1, round(h * scale)))
-            small = gray.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        small = reduce_to_side(gray, self.size)  # never upscaled: a small image runs at its own size
         work = torch.from_numpy(np.asarray(small, dtype=np.float32)).div_(127.5).sub_(1.0)[None]
         return Page(gray, alpha, small, work, analyse(gray, self.size))
 

@@ -20,13 +20,14 @@ from PIL import Image
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import structural_similarity
 
+from colorize.chroma import CBCR_ROWS
 from colorize.chroma import LUMA as BT601_LUMA
 
 # ITU-R BT.601 luma, the same weights colorize.data.synth uses to make gray inputs.
 LUMA = np.array(BT601_LUMA)
 
 # BT.601 full-range chroma rows (JPEG/JFIF), as Pillow's "YCbCr" mode: Cb, Cr = rows @ RGB + 128.
-CBCR = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+CBCR = np.array(CBCR_ROWS)
 
 # Direction of every metric name that validation, eval or a sweep may report.
 HIGHER_IS_BETTER = {

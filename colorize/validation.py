@@ -9,12 +9,15 @@ must be both close in color and about as colorful as the truth to beat it."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from PIL import Image
 from torch.nn import functional as F
 
 from colorize.config import Config
+from colorize.images import reduce_to_side
 from colorize.metrics import cbcr_error, ciede2000, colorfulness, psnr
 
 DEFAULT_VAL_SIDE = 448  # working long side when the config's infer.size is 0
@@ -32,10 +35,7 @@ def working_side(cfg: Config) -> int:
 def colorize_gray(G, gray: Image.Image, side: int, device, memory_format=torch.contiguous_format) -> np.ndarray:
     """RGB uint8 of a gray "L" image, the Colorizer's way without its region step: reduce to the
     working long side, run, upsample the chroma onto the full-size brightness."""
-    w, h = gray.size
-    scale = min(1.0, side / max(w, h))
-    small = gray.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS,
-                        reducing_gap=2.0) if scale < 1 else gray
+    small = reduce_to_side(gray, side)
     x = torch.from_numpy(np.asarray(small, np.float32) / 127.5 - 1)[None, None]
     m = int(getattr(G, "multiple", 1))
     sh, sw = x.shape[-2:]
@@ -45,6 +45,17 @@ def colorize_gray(G, gray: Image.Image, side: int, device, memory_format=torch.c
     _, cb, cr = Image.fromarray(rgb).convert("YCbCr").split()
     planes = [gray] + [c.resize(gray.size, Image.Resampling.BILINEAR) for c in (cb, cr)]
     return np.asarray(Image.merge("YCbCr", planes).convert("RGB"))
+
+
+@functools.lru_cache(maxsize=4096)
+def target_figures(entry, cache_side: int) -> tuple[float, float, float]:
+    """What does not depend on the model, computed once per picture for the whole run: the
+    target's colorfulness and the gray passthrough's CbCr error and CIEDE2000."""
+    from colorize.data.cache import read_cached
+
+    target = read_cached(entry, cache_side)
+    gray_rgb = np.asarray(Image.fromarray(target).convert("L").convert("RGB"))
+    return colorfulness(target), cbcr_error(gray_rgb, target), ciede2000(gray_rgb, target)
 
 
 @torch.no_grad()
@@ -57,15 +68,15 @@ def validate(G, dataset, cfg: Config, device, memory_format=torch.contiguous_for
     rows = []
     for entry in dataset.entries[: cfg.log.val_images]:
         target = read_cached(entry, dataset.side)
-        gray = Image.fromarray(target).convert("L")
-        out = colorize_gray(G, gray, side, device, memory_format)
-        gray_rgb = np.asarray(gray.convert("RGB"))
-        rows.append((cbcr_error(out, target), colorfulness(out), colorfulness(target), ciede2000(out, target),
-                     cbcr_error(gray_rgb, target), ciede2000(gray_rgb, target), psnr(out, target)))
+        out = colorize_gray(G, Image.fromarray(target).convert("L"), side, device, memory_format)
+        col_t, gray_cbcr, gray_de = target_figures(entry, dataset.side)
+        rows.append((cbcr_error(out, target), colorfulness(out), col_t, ciede2000(out, target),
+                     gray_cbcr, gray_de, psnr(out, target)))
     if not rows:
         return {}
     cbcr, col, col_t, de, gray_cbcr, gray_de, psnr_db = np.mean(np.array(rows), axis=0)
     ratio = col / max(col_t, 1e-6)
-    return {k: float(v) for k, v in {"val/color_score": color_score(cbcr, ratio), "val/cbcr_error": cbcr, "val/colorfulness_ratio": ratio,
-            "val/deltaE": de, "val/gray_color_score": color_score(gray_cbcr, 0.0), "val/gray_cbcr_error": gray_cbcr,
-            "val/gray_deltaE": gray_de, "val/psnr": psnr_db}.items()}
+    figures = {"val/color_score": color_score(cbcr, ratio), "val/cbcr_error": cbcr, "val/colorfulness_ratio": ratio,
+               "val/deltaE": de, "val/gray_color_score": color_score(gray_cbcr, 0.0),
+               "val/gray_cbcr_error": gray_cbcr, "val/gray_deltaE": gray_de, "val/psnr": psnr_db}
+    return {k: float(v) for k, v in figures.items()}

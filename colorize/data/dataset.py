@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from colorize.data.cache import CachedImage, cache_all, cache_side_for, read_cached
 from colorize.data.synth import synthesize_input
-from colorize.images import ImageLoadError
+from colorize.images import ImageLoadError, reduce_to_side
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,8 @@ def reduce_pair(inp: np.ndarray, rgb: np.ndarray, size: int) -> tuple[np.ndarray
     if inp.shape[0] == size and inp.shape[1] == size:
         return inp, rgb
     gray = Image.fromarray((inp * 255 + 0.5).astype(np.uint8))
-    small = np.asarray(gray.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0), np.float32)
-    target = Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    small = np.asarray(reduce_to_side(gray, size), np.float32)  # square in, size x size out
+    target = reduce_to_side(Image.fromarray(rgb), size)
     return small * np.float32(1 / 255), np.asarray(target)
 
 

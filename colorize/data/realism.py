@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from skimage.morphology import skeletonize
 
 INK = 0.6  # a pixel darker than this (paper = 1) is ink
@@ -26,14 +25,9 @@ def ink_stats(gray: np.ndarray) -> tuple[float, float]:
 
 def page_at_working_size(path: Path, long_side: int) -> np.ndarray:
     """A real input as the Colorizer sees it: luma, long side reduced to `long_side`."""
-    from colorize.images import load_rgb
+    from colorize.images import load_rgb, reduce_to_side
 
-    gray = load_rgb(path).convert("L")
-    scale = long_side / max(gray.size)
-    if scale < 1:
-        size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
-        gray = gray.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return np.asarray(gray, np.float32) / 255
+    return np.asarray(reduce_to_side(load_rgb(path).convert("L"), long_side), np.float32) / 255
 
 
 def median_stats(images) -> dict[str, float]:
