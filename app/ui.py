@@ -1,5 +1,5 @@
 """The Gradio web app: upload a page, press Colorize, compare before/after, download the full-size
-PNG. A thin shell around colorize.infer.Colorizer; also serves the named API endpoint /colorize."""
+PNG. A thin shell around colorize.inference.colorizer.Colorizer; also serves the named API endpoint /colorize."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from PIL import Image
 from app.card import card_markdown, short_label
 from colorize.checkpoint import CheckpointError, find_checkpoints, read_card
 from colorize.images import ImageLoadError, open_image, split_alpha
-from colorize.infer import Colorizer
-from colorize.paint import BACKGROUNDS
+from colorize.inference.colorizer import Colorizer
+from colorize.inference.paint import BACKGROUNDS
 
 log = logging.getLogger(__name__)
 

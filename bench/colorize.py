@@ -36,8 +36,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
 from bench.common import context, emit, timed  # noqa: E402
-from colorize import batch as batch_cmd  # noqa: E402
-from colorize.infer import Colorizer  # noqa: E402
+from colorize.inference import batch as batch_cmd  # noqa: E402
+from colorize.inference.colorizer import Colorizer  # noqa: E402
 
 DEFAULT = Path("checkpoints/default")
 DEFAULT_CONFIG = Path("configs/default-model.toml")

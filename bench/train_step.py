@@ -21,10 +21,10 @@ from common import context, emit, peak_rss_mb, timed  # noqa: E402
 
 from colorize.config import load_config  # noqa: E402
 from colorize.device import pick_device  # noqa: E402
-from colorize.distributed import DistInfo  # noqa: E402
-from colorize.gan_step import GanStep  # noqa: E402
 from colorize.models import build_discriminator, build_generator  # noqa: E402
-from colorize.train import wrap_models  # noqa: E402
+from colorize.training.distributed import DistInfo  # noqa: E402
+from colorize.training.gan_step import GanStep  # noqa: E402
+from colorize.training.train import wrap_models  # noqa: E402
 
 
 def variants(device: torch.device, with_compile: bool) -> dict[str, dict]:

@@ -9,14 +9,14 @@ import logging
 import sys
 
 COMMANDS = {
-    "train": ("colorize.train_cli", "train a colorization GAN"),
+    "train": ("colorize.training.train_cli", "train a colorization GAN"),
     "checkpoints": ("colorize.checkpoints_cli", "list the checkpoints of a run"),
-    "batch": ("colorize.batch", "colorize a folder of images"),
-    "eval": ("colorize.evaluate", "score a checkpoint on held-out color images"),
-    "quality": ("colorize.quality", "held-out and real-input quality figures and side-by-side sheets"),
+    "batch": ("colorize.inference.batch", "colorize a folder of images"),
+    "eval": ("colorize.evaluation.evaluate", "score a checkpoint on held-out color images"),
+    "quality": ("colorize.evaluation.quality", "held-out and real-input quality figures and side-by-side sheets"),
     "diagnose": ("colorize.diagnose", "pre-flight checks before a long run"),
-    "temperature": ("colorize.temperature", "choose how vivid a chroma-unet model's colors are"),
-    "sweep": ("colorize.sweep", "short seeded runs over a hyper-parameter grid"),
+    "temperature": ("colorize.training.temperature", "choose how vivid a chroma-unet model's colors are"),
+    "sweep": ("colorize.training.sweep", "short seeded runs over a hyper-parameter grid"),
 }
 
 

@@ -83,7 +83,7 @@ class LogConfig:
     hist_every: int = 100
     ckpt_every: int = 100
     keep_last: int = 2
-    best_metric: str = "val/color_score"  # lower is better; psnr/ssim higher; see colorize/validation.py
+    best_metric: str = "val/color_score"  # lower is better; psnr/ssim higher; see colorize/training/validation.py
     early_stop_patience: int = 0  # validation rounds without improvement; 0 = off
     git_tag: bool = False
 

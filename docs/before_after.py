@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from colorize.evaluation.sheets import row_image, stack
 from colorize.fileio import atomic_write_bytes
-from colorize.sheets import row_image, stack
 
 
 def main() -> None:

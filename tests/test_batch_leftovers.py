@@ -67,7 +67,7 @@ def test_atomic_writes_get_umask_permissions(tmp_path):
 
 def test_default_checkpoint_is_found_from_any_working_folder(tmp_path):
     assert default_checkpoint(tmp_path) == REPO_ROOT / "checkpoints" / "default"
-    res = subprocess.run([sys.executable, "-c", "from colorize.batch import DEFAULT_CHECKPOINT as d; print(d)"],
+    res = subprocess.run([sys.executable, "-c", "from colorize.inference.batch import DEFAULT_CHECKPOINT as d; print(d)"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert res.returncode == 0, res.stderr

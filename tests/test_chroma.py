@@ -17,8 +17,8 @@ from colorize.chroma import (
     ycc_to_rgb,
 )
 from colorize.config import LossConfig
-from colorize.losses import generator_loss
 from colorize.models import build_generator
+from colorize.training.losses import generator_loss
 
 
 def test_ycc_matches_pillow_and_round_trips():

@@ -7,7 +7,7 @@ from torch import nn
 
 from colorize.config import LossConfig
 from colorize.diagnose.init import check_init, constant_layers
-from colorize.losses import generator_loss
+from colorize.training.losses import generator_loss
 
 torch.set_num_threads(1)
 INP, TARGET = synthetic_batches(1)[0]

@@ -10,8 +10,8 @@ from colorize.diagnose.gradients import check_gradients
 from colorize.diagnose.lr_range import check_lr_range, smooth, suggest
 from colorize.diagnose.overfit import check_overfit
 from colorize.diagnose.zero_lr import check_zero_lr
-from colorize.losses import generator_loss
 from colorize.models import build_discriminator
+from colorize.training.losses import generator_loss
 
 torch.set_num_threads(1)
 CFG = tiny_config()

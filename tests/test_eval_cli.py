@@ -14,7 +14,7 @@ from PIL import Image
 from colorize.checkpoint import read_card, save_checkpoint
 from colorize.cli import main
 from colorize.config import Config
-from colorize.evaluate import make_input, score_image
+from colorize.evaluation.evaluate import make_input, score_image
 from colorize.models import build_generator
 
 torch.set_num_threads(1)

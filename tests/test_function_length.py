@@ -9,7 +9,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "colorize"
 LIMIT = 100
 # Being rewritten elsewhere right now; listed so their long functions are not forgotten.
-REPORT_ONLY = {"infer.py", "colorspace.py", "regions.py", "batch.py"}
+REPORT_ONLY = {"inference/colorizer.py", "inference/colorspace.py", "inference/regions.py", "inference/batch.py"}
 
 
 def long_functions(root: Path = PACKAGE, limit: int = LIMIT) -> list[tuple[str, str, int]]:

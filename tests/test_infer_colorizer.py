@@ -12,9 +12,9 @@ from infer_helpers import color_page, line_art, make_checkpoint, mean_chroma, ti
 from PIL import Image, ImageFilter
 
 from colorize.checkpoint import CheckpointError, save_checkpoint
-from colorize.colorspace import chroma_fraction, compose
 from colorize.images import ImageLoadError
-from colorize.infer import Colorizer, default_working_side, pick_device
+from colorize.inference.colorizer import Colorizer, default_working_side, pick_device
+from colorize.inference.colorspace import chroma_fraction, compose
 from colorize.models import build_generator
 
 
@@ -186,7 +186,7 @@ def test_a_gain_darkens_paper_but_a_black_line_stays_black():
 
 
 def test_chroma_fraction_tells_color_pages_from_gray_and_tinted_scans():
-    from colorize.batch import COLORED_FRACTION
+    from colorize.inference.batch import COLORED_FRACTION
 
     gray = line_art(200, 280)
     sepia = Image.merge("RGB", [gray.point(lambda v, k=k: int(v * k)) for k in (1.0, 0.93, 0.8)])

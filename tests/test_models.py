@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from colorize.config import Config, load_config
-from colorize.gan_step import GanStep
 from colorize.models import build_discriminator, build_generator
 from colorize.models.unet import UNetGenerator, Up
+from colorize.training.gan_step import GanStep
 
 
 @pytest.mark.parametrize("h, w", [(96, 64), (64, 96), (32, 160)])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from colorize import noref
+from colorize.evaluation import noref
 
 
 def drawing(w=400, h=300):

@@ -26,10 +26,10 @@ def test_one_device_picker():
 
 
 def test_one_gan_step():
-    """The discriminator loss is computed in colorize/gan_step.py only: nobody else runs a GAN step."""
+    """The discriminator loss is computed in colorize/training/gan_step.py only: nobody else runs a GAN step."""
     users = [str(p.relative_to(ROOT)) for p, text in sources(PACKAGE, ROOT / "bench") if "d_loss(" in text]
-    assert sorted(users) == ["colorize/gan_step.py", "colorize/losses.py"]
-    assert defined("GanStep") == ["colorize/gan_step.py"]
+    assert sorted(users) == ["colorize/training/gan_step.py", "colorize/training/losses.py"]
+    assert defined("GanStep") == ["colorize/training/gan_step.py"]
 
 
 def test_one_luma_definition():
@@ -42,7 +42,7 @@ def test_no_dead_sampler():
 
 
 def test_training_does_not_import_the_diagnostics():
-    code = "import sys, colorize.train; print(sorted(m for m in sys.modules if m.startswith('colorize.diagnose')))"
+    code = "import sys, colorize.training.train; print(sorted(m for m in sys.modules if m.startswith('colorize.diagnose')))"
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"

@@ -9,8 +9,8 @@ import pytest
 from drawing_helpers import AREAS, SIZE, drawing, mask, model_picture
 from PIL import Image, ImageDraw
 
-from colorize.colorspace import compose
-from colorize.paint import analyse, paint
+from colorize.inference.colorspace import compose
+from colorize.inference.paint import analyse, paint
 
 WORK = (160, 120)  # the fake model's working size
 

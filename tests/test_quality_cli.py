@@ -10,8 +10,8 @@ import torch
 from conftest import ROOT, SHARED
 from PIL import Image
 
-from colorize import noref, quality
 from colorize.cli import main
+from colorize.evaluation import noref, quality
 
 torch.set_num_threads(1)
 DEFAULT = ROOT / "checkpoints" / "default"
@@ -60,7 +60,7 @@ def test_compare_of_a_missing_run_is_one_line_error(tmp_path, capsys):
 
 
 def test_options_reach_only_a_colorizer_that_has_them(monkeypatch, caplog):
-    import colorize.infer
+    import colorize.inference.colorizer
 
     class Old:
         def __init__(self, checkpoint_dir, device="auto", size=None, shading=None):
@@ -71,11 +71,11 @@ def test_options_reach_only_a_colorizer_that_has_them(monkeypatch, caplog):
             super().__init__(checkpoint_dir, device, size, shading)
             self.kwargs["background"] = background
 
-    monkeypatch.setattr(colorize.infer, "Colorizer", Old)
+    monkeypatch.setattr(colorize.inference.colorizer, "Colorizer", Old)
     c, used = quality.make_colorizer("ckpt", size=256, shading=None, background="color")
     assert used == {"size": 256} and c.kwargs == {"size": 256, "shading": None}
     assert "background" in caplog.text
-    monkeypatch.setattr(colorize.infer, "Colorizer", New)
+    monkeypatch.setattr(colorize.inference.colorizer, "Colorizer", New)
     c, used = quality.make_colorizer("ckpt", size=None, shading=0.5, background="color")
     assert used == {"shading": 0.5, "background": "color"} and c.kwargs["background"] == "color"
 
@@ -90,7 +90,7 @@ REGRESSION = [("lineart", 3, 0.15, 0.55), ("manga", 2, 0.35, 0.45)]
 @pytest.mark.parametrize(("folder", "count", "paper_floor", "flat_floor"), REGRESSION)
 def test_shipped_model_floors_on_real_images(folder, count, paper_floor, flat_floor):
     from colorize.images import list_images, load_rgb
-    from colorize.infer import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     colorizer = Colorizer(DEFAULT, device="cpu")
     paper, flat = [], []

@@ -7,10 +7,10 @@ import numpy as np
 from drawing_helpers import AREAS, drawing, mask
 from PIL import Image, ImageDraw
 
-from colorize.guided import guided_upsample
-from colorize.paint import analyse
-from colorize.paper import border_paper, bubbles
-from colorize.regions import find_regions, region_mean
+from colorize.inference.guided import guided_upsample
+from colorize.inference.paint import analyse
+from colorize.inference.paper import border_paper, bubbles
+from colorize.inference.regions import find_regions, region_mean
 
 
 def labels_of(regions, name: str) -> set[int]:

@@ -12,7 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from colorize.cli import main
-from colorize.sweep import edge_warnings, parse_grid, points
+from colorize.training.sweep import edge_warnings, parse_grid, points
 
 torch.set_num_threads(1)
 

@@ -57,7 +57,7 @@ def test_temperature_command_writes_the_best_one_and_the_colorizer_uses_it(chrom
     G, _ = load_generator(ckpt)
     assert G.temperature == card["generator"]["kwargs"]["temperature"]
 
-    from colorize.infer import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     page = Image.open(next(color_dir.iterdir())).convert("L")
     out = Colorizer(ckpt, size=64).colorize(page)

@@ -52,8 +52,8 @@ def test_early_stopping_under_ddp_ends_every_rank_cleanly(tiny_config, color_dir
 DECIDE = textwrap.dedent("""
     import json, os, sys
     import torch.distributed as dist
-    from colorize import distributed
-    from colorize.train import Progress, decide
+    from colorize.training import distributed
+    from colorize.training.train import Progress, decide
 
     info = distributed.setup("cpu")
     progress = Progress()
@@ -97,9 +97,9 @@ def test_ddp_is_applied_before_compile(tmp_path):
     """PyTorch documents DDP(model) then torch.compile, not the other way round."""
     import torch.distributed as dist
 
-    from colorize.distributed import DistInfo
     from colorize.models import unwrap
-    from colorize.train import wrap_models
+    from colorize.training.distributed import DistInfo
+    from colorize.training.train import wrap_models
 
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0, world_size=1)
     try:

@@ -43,7 +43,7 @@ def test_clean_tree_is_tagged(tmp_path, tiny_config, color_dir):
 
 def test_dirty_tree_records_its_diff(tmp_path, tiny_config, color_dir):
     repo = make_code_copy(tmp_path, with_git=True)
-    losses = repo / "colorize" / "losses.py"
+    losses = repo / "colorize" / "training" / "losses.py"
     losses.write_text(losses.read_text() + "\n# an uncommitted experiment\n")
     card, _ = train_from(repo, tiny_config, color_dir, tmp_path / "runB")
     assert card["git"]["dirty"] is True
@@ -59,7 +59,7 @@ def test_dirty_tree_records_its_diff(tmp_path, tiny_config, color_dir):
     recipe = readme_restore_recipe().replace("ckpt=checkpoints/default", f"ckpt={ckpt}", 1)
     assert f"ckpt={ckpt}" in recipe
     subprocess.run(["bash", "-euc", recipe], cwd=clone, check=True, capture_output=True, text=True)
-    assert (clone / "colorize" / "losses.py").read_text() == losses.read_text()
+    assert (clone / "colorize" / "training" / "losses.py").read_text() == losses.read_text()
     assert git(clone, "rev-parse", "HEAD") == card["git"]["commit"]
 
 

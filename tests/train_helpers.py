@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from colorize.config import load_config
-from colorize.train import train
+from colorize.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -228,7 +228,7 @@ def check_realism(r: CheckResult, train_set, working_side: int, real_root: Path 
 
 
 def run(setup: Setup, batches: int = 8) -> CheckResult:
-    from colorize.validation import working_side
+    from colorize.training.validation import working_side
 
     model = setup.generator()
     phashes = perceptual_hashes(setup.split_images) if setup.split_images else None

@@ -1,6 +1,6 @@
 """`diagnose features`: what the network extracts. The first convolution's filters and a fixed
 sample's feature maps at a few depths, as image grids (PNG here; `feature_grids` gives the same
-grids to TensorBoard during training; they live in colorize.monitor). Flags filters that are all alike and depths where most
+grids to TensorBoard during training; they live in colorize.training.monitor). Flags filters that are all alike and depths where most
 feature maps are blank."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from torch import nn
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Setup
-from colorize.monitor import feature_grids, feature_maps, filter_grid, first_conv
+from colorize.training.monitor import feature_grids, feature_maps, filter_grid, first_conv
 
 __all__ = ["check_features", "feature_grids", "run"]
 

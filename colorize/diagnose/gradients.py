@@ -16,7 +16,7 @@ from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
 from colorize.diagnose.steps import LossFn, adam, make_step
-from colorize.monitor import dead_fraction, layer_params
+from colorize.training.monitor import dead_fraction, layer_params
 
 # Thresholds, all on the generator's last step.
 GRAD_RATIO_WARN, GRAD_RATIO_FAIL = 1e2, 1e4  # per-element gradient RMS, first vs last layer
@@ -50,7 +50,7 @@ def layer_table(model: nn.Module, acts: dict[str, torch.Tensor], ratios: dict[st
 def check_gradients(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon_loss: LossFn | None,
                     loss_cfg: LossConfig, lr: float, betas=(0.5, 0.999), steps: int = 5,
                     device: torch.device | str = "cpu", step_opts: dict | None = None) -> CheckResult:
-    """recon_loss None: the trainer's own step and loss (colorize.gan_step)."""
+    """recon_loss None: the trainer's own step and loss (colorize.training.gan_step)."""
     r = CheckResult("gradients")
     f = r.figures
     G.train()

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from colorize.diagnose.report import CheckResult
-from colorize.monitor import layer_params
+from colorize.training.monitor import layer_params
 
 ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.ELU, nn.Tanh, nn.Sigmoid)
 

@@ -1,6 +1,6 @@
 """The checks' PNG plots, drawn with matplotlib (Agg, no display needed) and returned as PIL
 images: line plots with optional log axes and vertical markers, step histograms, grouped bars.
-Image grids of tensors in [0, 1] come from colorize.monitor."""
+Image grids of tensors in [0, 1] come from colorize.training.monitor."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from colorize.monitor import normalize_each, tile_grid  # noqa: E402,F401  (re-exported for the checks)
+from colorize.training.monitor import normalize_each, tile_grid  # noqa: E402,F401  (re-exported for the checks)
 
 DPI = 100
 

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from colorize.config import LossConfig
-from colorize.gan_step import GanStep, TrainingDiverged
-from colorize.losses import generator_loss
+from colorize.training.gan_step import GanStep, TrainingDiverged
+from colorize.training.losses import generator_loss
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepFn = Callable[..., tuple[dict[str, float], dict[str, torch.Tensor], dict[str, float]]]

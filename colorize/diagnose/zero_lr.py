@@ -27,7 +27,7 @@ def _params(model: nn.Module | None, prefix: str) -> dict[str, torch.Tensor]:
 def check_zero_lr(G: nn.Module, D: nn.Module | None, batches: list[Batch], recon_loss: LossFn | None,
                   loss_cfg: LossConfig, repeats: int = 5, device: torch.device | str = "cpu",
                   step_opts: dict | None = None) -> CheckResult:
-    """recon_loss None: the trainer's own step and loss (colorize.gan_step)."""
+    """recon_loss None: the trainer's own step and loss (colorize.training.gan_step)."""
     r = CheckResult("zero-lr")
     f = r.figures
     G.train()

@@ -6,9 +6,11 @@ import logging
 import subprocess
 from pathlib import Path
 
+from colorize.paths import REPO_ROOT
+
 log = logging.getLogger(__name__)
 
-CODE_DIR = Path(__file__).resolve().parents[1]  # the checkout this package runs from
+CODE_DIR = REPO_ROOT  # the checkout this package runs from
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:

@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def score_temperatures(G, val, cfg, temps: list[float]) -> list[dict[str, float]]:
-    from colorize.validation import validate
+    from colorize.training.validation import validate
 
     rows = []
     for t in temps:

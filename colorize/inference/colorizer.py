@@ -28,10 +28,10 @@ from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from colorize.checkpoint import load_generator
-from colorize.colorspace import compose
 from colorize.device import pick_device
 from colorize.images import open_image, reduce_to_side, split_alpha
-from colorize.paint import BACKGROUNDS, Drawing, analyse, paint
+from colorize.inference.colorspace import compose
+from colorize.inference.paint import BACKGROUNDS, Drawing, analyse, paint
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from colorize.config import LossConfig
-from colorize.losses import d_loss, g_adv_loss, generator_loss
-from colorize.monitor import record_activations, snapshot, update_ratios
+from colorize.training.losses import d_loss, g_adv_loss, generator_loss
+from colorize.training.monitor import record_activations, snapshot, update_ratios
 
 
 class TrainingDiverged(RuntimeError):

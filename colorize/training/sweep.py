@@ -26,7 +26,7 @@ import numpy as np
 
 from colorize.fileio import atomic_write_text
 
-log = logging.getLogger("colorize.sweep")
+log = logging.getLogger("colorize.training.sweep")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -141,9 +141,9 @@ def sweep(config: str | Path, data: str | Path, grid: dict[str, list[Any]], step
 
     from colorize.config import load_config
     from colorize.device import pick_device, resolve_precision
-    from colorize.gan_step import TrainingDiverged
     from colorize.metrics import higher_is_better
-    from colorize.train import train
+    from colorize.training.gan_step import TrainingDiverged
+    from colorize.training.train import train
 
     out = Path(out)
     base = load_config(config, overrides)

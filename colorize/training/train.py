@@ -24,7 +24,6 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from colorize import distributed, gitinfo
 from colorize.checkpoint import (
     CheckpointError,
     latest_checkpoint,
@@ -43,16 +42,17 @@ from colorize.data.cache import DEFAULT_CACHE
 from colorize.data.dataset import batch_stream, epoch_batches
 from colorize.device import pick_device, resolve_precision
 from colorize.fileio import atomic_write_text
-from colorize.gan_step import GanStep, TrainingDiverged
 from colorize.metrics import higher_is_better, is_better
 from colorize.models import build_discriminator, build_generator
-from colorize.monitor import TrainMonitor, feature_grids
 from colorize.paths import command_args, repo_relative
-from colorize.schedule import make_scheduler
-from colorize.seeding import rng_state, seed_everything, set_rng_state
-from colorize.validation import validate
+from colorize.training import distributed, gitinfo
+from colorize.training.gan_step import GanStep, TrainingDiverged
+from colorize.training.monitor import TrainMonitor, feature_grids
+from colorize.training.schedule import make_scheduler
+from colorize.training.seeding import rng_state, seed_everything, set_rng_state
+from colorize.training.validation import validate
 
-log = logging.getLogger("colorize.train")
+log = logging.getLogger("colorize.training.train")
 
 # Settings a resumed run may change; they take effect from the resumed step and the card lists
 # them under "config_changes". Any other change is refused (one line naming the keys).

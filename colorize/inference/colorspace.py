@@ -1,7 +1,7 @@
 """The Colorizer's full-resolution composite, in YCbCr (JPEG's BT.601 luma/chroma; Pillow's "L" is
 exactly this luma).
 
-The color planes (colorize.paint) come at the region step's resolution; color (Cb, Cr) is
+The color planes (colorize.inference.paint) come at the region step's resolution; color (Cb, Cr) is
 upsampled as is: the eye resolves color far more coarsely than brightness, the principle behind
 JPEG's 4:2:0 chroma subsampling, and region edges lie inside the lines. Brightness comes from the
 input at full resolution, scaled by the model's coarse brightness gain:

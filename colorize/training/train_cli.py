@@ -1,4 +1,4 @@
-"""`python -m colorize train`: the command-line shell over colorize.train.train."""
+"""`python -m colorize train`: the command-line shell over colorize.training.train.train."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 from colorize.config import ConfigError, load_config
 
-log = logging.getLogger("colorize.train")
+log = logging.getLogger("colorize.training.train")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
     from colorize.checkpoint import CheckpointError
     from colorize.data import DataError
     from colorize.device import DeviceError
-    from colorize.train import TrainingDiverged, train
+    from colorize.training.train import TrainingDiverged, train
 
     try:
         summary = train(cfg, args.data, args.out, resume=args.resume, init_from=args.init_from,

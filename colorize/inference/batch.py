@@ -27,10 +27,10 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from colorize.colorspace import chroma_fraction
 from colorize.fileio import atomic_path, atomic_write_bytes, remove_stale_parts
 from colorize.images import IMAGE_SUFFIXES, ImageLoadError, open_image
-from colorize.paint import BACKGROUNDS
+from colorize.inference.colorspace import chroma_fraction
+from colorize.inference.paint import BACKGROUNDS
 from colorize.paths import default_checkpoint
 
 log = logging.getLogger(__name__)
@@ -416,7 +416,7 @@ def main(args: argparse.Namespace) -> int:
         if torch.cuda.is_available():
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count()}"
     from colorize.checkpoint import CheckpointError
-    from colorize.infer import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     try:
         colorizer = Colorizer(

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import convex_hull_image
 
-from colorize.regions import Regions
+from colorize.inference.regions import Regions
 
 TEXT_MAX = 0.05  # a letter's box is at most this share of the image's long side
 TEXT_MIN_PX = 2  # ... and at least this many pixels on its longer side (not a speck of noise)

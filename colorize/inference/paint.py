@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from colorize.colorspace import K
-from colorize.guided import guided_upsample
-from colorize.paper import border_paper, bubbles
-from colorize.regions import Regions, find_regions, region_mean
+from colorize.inference.colorspace import K
+from colorize.inference.guided import guided_upsample
+from colorize.inference.paper import border_paper, bubbles
+from colorize.inference.regions import Regions, find_regions, region_mean
 
 ANALYSIS_SIDE = 1600  # the region step works at up to this long side (a whole reduction of the page)
 LINE_ART_INK = 0.18

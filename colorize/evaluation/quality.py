@@ -3,7 +3,7 @@
 One command runs every set through the Colorizer the app uses (with its options passed through):
 - `holdout-gray`, `holdout-lineart`: the paired held-out figures of `eval` (CIEDE2000, CbCr error,
   colorfulness ratio, the share of images where the model beats the gray passthrough);
-- `lineart`, `manga`: real inputs without a reference, scored by colorize.noref (clean paper, clean
+- `lineart`, `manga`: real inputs without a reference, scored by colorize.evaluation.noref (clean paper, clean
   speech bubbles, flat fill of line-bounded regions, colored share).
 Writes metrics.json, summary.md (also printed) and one side-by-side sheet per set (split over
 several PNGs). Several --checkpoint, or --compare of earlier runs, give one comparison table.
@@ -24,7 +24,7 @@ import numpy as np
 
 from colorize.fileio import atomic_write_text
 
-log = logging.getLogger("colorize.quality")
+log = logging.getLogger("colorize.evaluation.quality")
 
 SETS = {"lineart": ("lineart", None), "manga": ("manga", None),
         "holdout-gray": ("holdout", "gray"), "holdout-lineart": ("holdout", "lineart")}
@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def make_colorizer(checkpoint: str | Path, device: str = "auto", **options):
     """A Colorizer with the options it accepts; an option it does not know is dropped with a warning
     (so this works before and after a Colorizer gains e.g. `background`)."""
-    from colorize.infer import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     accepted = inspect.signature(Colorizer).parameters
     kwargs = {}
@@ -79,9 +79,9 @@ def _mean(values: list) -> float | None:
 
 def run_noref(colorizer, folder: Path, limit: int | None, measure_side: int, row_height: int):
     """Per-image no-reference measures of the model and of the gray passthrough, and sheet rows."""
-    from colorize import noref
+    from colorize.evaluation import noref
+    from colorize.evaluation.sheets import row_image
     from colorize.images import ImageLoadError, list_images, load_rgb
-    from colorize.sheets import row_image
 
     paths = list_images(folder)[:limit]
     if not paths:
@@ -116,8 +116,8 @@ def run_noref(colorizer, folder: Path, limit: int | None, measure_side: int, row
 
 
 def run_paired(colorizer, checkpoint, folder: Path, mode: str, args, row_height: int):
-    from colorize.evaluate import evaluate
-    from colorize.sheets import row_image
+    from colorize.evaluation.evaluate import evaluate
+    from colorize.evaluation.sheets import row_image
 
     result, rows = evaluate(checkpoint, folder, mode, args.max_side, seed=args.seed, colorizer=colorizer,
                             limit=args.limit)
@@ -133,7 +133,7 @@ def run_paired(colorizer, checkpoint, folder: Path, mode: str, args, row_height:
 
 def run_quality(checkpoint: str, args, out: Path) -> dict:
     """Every chosen set through one Colorizer; writes the sheets, returns the report."""
-    from colorize.sheets import write_sheets
+    from colorize.evaluation.sheets import write_sheets
 
     colorizer, options = make_colorizer(checkpoint, args.device, size=args.size, shading=args.shading,
                                         background=args.background)

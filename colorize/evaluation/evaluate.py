@@ -56,7 +56,7 @@ def make_input(rgb: np.ndarray, mode: str, seed: int, name: str) -> Image.Image:
     gray = Image.fromarray(rgb).convert("L")  # BT.601 luma, as the Colorizer computes it
     if mode == "gray":
         return gray
-    from colorize.eval_lineart import luminance, xdog  # frozen: training's synthesis moves on
+    from colorize.evaluation.eval_lineart import luminance, xdog  # frozen: training's synthesis moves on
 
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     lines = xdog(luminance(rgb), rng)
@@ -194,7 +194,7 @@ def evaluate(checkpoint: str | Path, images: str | Path, mode: str = "gray", max
     from tqdm import tqdm
 
     from colorize.images import ImageLoadError, list_images
-    from colorize.infer import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     images = Path(images)
     if not images.is_dir():
