@@ -16,9 +16,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from colorize.fileio import atomic_dir, atomic_write_text
+from colorize.near_duplicates import keep_largest
 from scraper.clean_options import CleanOptions
 from scraper.contact_sheet import write_sheet
-from scraper.dedupe import near_duplicates
 from scraper.export import export_kept
 from scraper.features import analyse, analyse_job, cheap_reason
 from scraper.lock import DataDirLock
@@ -159,7 +159,7 @@ def decide(features: dict[str, dict], monos: dict[str, str | None], opts: CleanO
             out[rel] = ("drop", *failed)
         else:
             candidates.append(rel)
-    dupes = near_duplicates(
+    dupes = keep_largest(
         [(rel, features[rel]["phash"], features[rel]["width"] * features[rel]["height"], 0) for rel in candidates],
         opts.dup_distance,
     )

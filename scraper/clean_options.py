@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from colorize.near_duplicates import NEAR_DUPLICATE_BITS
+
 
 @dataclass
 class Screen:
@@ -21,7 +23,7 @@ class CleanOptions:
     min_side: int = 256
     max_aspect: float = 2.5  # longer side / shorter side
     min_colorfulness: float = 2.5  # chroma spread; see features.chroma_spread for the measurements
-    dup_distance: int = 8  # of 64 pHash bits
+    dup_distance: int = NEAR_DUPLICATE_BITS  # of 64 pHash bits; shared with `diagnose data`
     min_face_frac: float = 0.01  # largest face box area / image area
     face_likelihood: float = 0.8
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import imagehash
 import numpy as np
 from PIL import Image
 
 from colorize.images import ImageLoadError, open_image, split_alpha
+from colorize.near_duplicates import perceptual_hash
 from scraper.clean_options import Screen
 from scraper.faces import detect_faces
 
@@ -69,7 +69,7 @@ def analyse(path: str, rel: str, mono_tag: str | None, screen: Screen) -> tuple[
         return rel, stat.st_size, stat.st_mtime_ns, features
     features["width"], features["height"] = rgb.size
     features["colorfulness"] = round(chroma_spread(rgb), 4)
-    features["phash"] = str(imagehash.phash(rgb))
+    features["phash"] = perceptual_hash(rgb)
     if cheap_reason(features, mono_tag, screen) is None:
         features["faces"] = detect_faces(rgb)
     return rel, stat.st_size, stat.st_mtime_ns, features

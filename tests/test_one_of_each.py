@@ -1,5 +1,6 @@
-"""One of each: one GAN step, one device picker, one luma definition, no dead sampler, and no
-import cycle between training and the diagnostics. Each test reads the code as it is."""
+"""One of each: one GAN step, one device picker, one luma definition, one near-duplicate definition,
+no dead sampler, and no import cycle between training and the diagnostics. Each test reads the code
+as it is."""
 
 import ast
 import subprocess
@@ -35,6 +36,13 @@ def test_one_gan_step():
 def test_one_luma_definition():
     literal = [str(p.relative_to(ROOT)) for p, text in sources(PACKAGE) if "0.587" in text]
     assert literal == ["colorize/chroma.py"]
+
+
+def test_one_near_duplicate_definition():
+    """The cleaner and `diagnose data` hash and compare images in colorize/near_duplicates.py only."""
+    users = [str(p.relative_to(ROOT)) for p, text in sources(PACKAGE, ROOT / "scraper", ROOT / "bench")
+             if any(word in text for word in ("imagehash", "bit_count", "bitwise_count"))]
+    assert users == ["colorize/near_duplicates.py"]
 
 
 def test_no_dead_sampler():

@@ -5,7 +5,6 @@ served twice, samples of different shapes, and an image in two splits."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 from pathlib import Path
 
@@ -15,35 +14,36 @@ from colorize.chroma import LUMA as BT601_LUMA
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
+from colorize.near_duplicates import NEAR_DUPLICATE_BITS, file_hash, near_pairs
 
 LUMA = torch.tensor(BT601_LUMA).view(1, 3, 1, 1)
-NEAR_DUPLICATE_BITS = 4  # of the 64-bit perceptual hash: a re-encoded or resized copy
 log = logging.getLogger(__name__)
 
 
 def perceptual_hashes(split_images: dict[str, list[Path]]) -> dict[str, dict[str, str]]:
-    """split -> {file name: 64-bit pHash as hex}; unreadable files are skipped."""
-    import imagehash
-
-    from colorize.images import ImageLoadError, load_rgb
+    """split -> {file name: 64-bit pHash as hex} (colorize.near_duplicates, the cleaner's hash);
+    unreadable files are skipped."""
+    from colorize.images import ImageLoadError
 
     out: dict[str, dict[str, str]] = {}
     for split, paths in split_images.items():
         out[split] = {}
         for p in paths:
             try:
-                out[split][Path(p).name] = str(imagehash.phash(load_rgb(p)))
+                out[split][Path(p).name] = file_hash(p)
             except ImageLoadError as exc:
                 log.warning("near-duplicate check skips %s", exc)
     return out
 
 
 def near_duplicates(phashes: dict[str, dict[str, str]], bits: int = NEAR_DUPLICATE_BITS) -> list[dict]:
-    """Pairs of images in different splits whose perceptual hashes differ in at most `bits` bits."""
-    flat = [(split, name, int(h, 16)) for split, hs in phashes.items() for name, h in hs.items()]
+    """Pairs of images in different splits that are near-duplicates by the cleaner's definition
+    (colorize.near_duplicates: pHashes within `bits` bits)."""
+    flat = [(split, name, h) for split, hs in phashes.items() for name, h in hs.items()]
     found = []
-    for (sa, na, ha), (sb, nb, hb) in itertools.combinations(flat, 2):
-        if sa != sb and (d := (ha ^ hb).bit_count()) <= bits:
+    for i, j, d in near_pairs([h for _, _, h in flat], bits):
+        (sa, na, _), (sb, nb, _) = flat[i], flat[j]
+        if sa != sb:
             found.append({"a": f"{sa}/{na}", "b": f"{sb}/{nb}", "distance": d})
     return found
 
