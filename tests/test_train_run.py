@@ -152,6 +152,10 @@ def test_fine_tune_with_frozen_encoder(run_dir, tmp_path, tiny_config, color_dir
     assert any(not torch.equal(before[k], after[k]) for k in decoder)
     card = json.loads((out / "checkpoints" / "step-00000003" / "card.json").read_text())
     assert card["init_from"] == str(src) and card["frozen"] == ["encoder"]
+    # the parent's provenance travels in the child's card: its files may be replaced later
+    parent = json.loads((src / "card.json").read_text())
+    assert card["parent"]["step"] == parent["step"] and card["parent"]["git"] == parent["git"]
+    assert card["parent"]["data"]["files"]["count"] == len(parent["data"]["files"]) > 0
 
 
 def test_export_ships_weights_and_card_only(run_dir, tmp_path):

@@ -11,6 +11,7 @@ forward pass, and validation and checkpoints use rank 0's, so the figures descri
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -224,6 +225,7 @@ class Trainer:
                              "weights would keep them random")
         self.cfg, self.t, self.out_dir = cfg, cfg.train, Path(out_dir)
         self.data_dir, self.init_from, self.freeze = data_dir, init_from, tuple(freeze)
+        self.parent: dict | None = None  # the card summary of the model --init-from starts from
         higher_is_better(cfg.log.best_metric)  # an unknown metric name fails now, not after hours
         kind = "cuda" if self.t.device == "cuda" or (self.t.device == "auto" and torch.cuda.is_available()) else "cpu"
         self.info = distributed.setup(kind)
@@ -256,6 +258,7 @@ class Trainer:
                 D = load_discriminator(self.init_from)
                 cfg.model.discriminator = card["discriminator"]["name"]
                 cfg.model.discriminator_kwargs = dict(card["discriminator"]["kwargs"])
+            self.parent = parent_summary(card)
             log.info("initialized from %s (step %s)", self.init_from, card.get("step"))
         frozen: list[nn.Module] = []
         if "encoder" in self.freeze:
@@ -428,6 +431,7 @@ class Trainer:
             "world_size": self.info.world, "command": command_line(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "init_from": repo_relative(self.init_from) if self.init_from else None,
+            "parent": self.parent,
             "frozen": list(self.freeze), "config_changes": list(s.progress.config_changes),
             "infer": {k: v for k, v in cfg.to_dict()["infer"].items() if v not in (0, "")},
             "chroma_prior": None if self.prior is None else [round(float(v), 7) for v in self.prior],
@@ -459,6 +463,21 @@ class Trainer:
         if self.info.is_main:
             atomic_write_text(self.out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary
+
+
+PARENT_KEYS = ("step", "run", "created", "git", "command", "config", "metrics", "init_from", "parent")
+
+
+def parent_summary(card: dict) -> dict:
+    """What a fine-tuned model's card keeps of the model it started from: that model's files may
+    be replaced later (the default checkpoint is), so its provenance travels in the child's card.
+    Its training files are kept as a count and one SHA-256 over their listing."""
+    out = {k: card[k] for k in PARENT_KEYS if k in card}
+    data = card.get("data") or {}
+    out["data"] = {k: data[k] for k in ("sources", "counts") if k in data}
+    listing = json.dumps(data.get("files", []), sort_keys=True).encode()
+    out["data"]["files"] = {"count": len(data.get("files", [])), "sha256": hashlib.sha256(listing).hexdigest()}
+    return out
 
 
 def train(cfg: Config, data_dir, out_dir, *, resume: bool = False, init_from=None, freeze: tuple[str, ...] = (),
