@@ -7,6 +7,7 @@ from torch import nn
 
 from colorize.config import LossConfig
 from colorize.diagnose.init import check_init, constant_layers
+from colorize.models import build_generator
 from colorize.training.losses import generator_loss
 
 torch.set_num_threads(1)
@@ -56,3 +57,33 @@ def test_oversized_weights_explode():
     r = check_init(model, INP, TARGET, loss)
     assert r.status == "FAIL"
     assert any("explodes" in m for m in r.messages("FAIL"))
+
+
+def paper_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """The synthetic batch with its left half blank white paper, as line art has."""
+    inp, target = INP.clone(), TARGET.clone()
+    inp[..., : inp.shape[-1] // 2] = 1.0
+    target[..., : target.shape[-1] // 2] = 1.0
+    return inp, target
+
+
+def test_white_paper_kept_white_is_not_saturation():
+    # chroma-unet keeps the input's brightness: half-white input gives half-white output, which
+    # is the paper passed through, not a tanh stuck at its limit
+    inp, target = paper_batch()
+    torch.manual_seed(0)
+    model = build_generator("chroma-unet", {"base": 8, "depth": 2})
+    r = check_init(model, inp, target, loss)
+    assert r.figures["output"]["saturated_fraction"] < 0.05
+    assert not any("saturated" in m for m in r.messages("WARN"))
+
+
+def test_tanh_pinned_by_a_large_bias_warns():
+    model = tiny_unet()
+    last = [m for m in model.modules() if isinstance(m, nn.Conv2d)][-1]
+    with torch.no_grad():
+        last.bias.fill_(3.5)  # tanh(3.5) = 0.998: outputs pinned near +1 whatever the input
+    inp, target = paper_batch()
+    r = check_init(model, inp, target, loss)
+    assert r.figures["output"]["saturated_fraction"] > 0.9
+    assert any("saturated" in m for m in r.messages("WARN"))
