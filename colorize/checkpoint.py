@@ -122,6 +122,8 @@ def load_generator(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> 
     card = read_card(ckpt_dir)
     model = _build(card, "generator", build_generator, ckpt_dir)
     _load_into(model, ckpt_dir / "generator.safetensors", ckpt_dir, "generator")
+    if card.get("chroma_prior") and hasattr(model, "set_color_prior"):
+        model.set_color_prior(card["chroma_prior"])
     return model.to(device).eval(), card
 
 

@@ -73,6 +73,9 @@ def class_prior(cbcr_batches, smooth: float = 1.0) -> torch.Tensor:
     return p / p.sum().clamp_min(1e-12)
 
 
+VIVID_MIX = 0.5  # the smoothing of vividness_bias's weights, Zhang et al.'s rebalancing mix
+
+
 def rebalance_weights(prior: torch.Tensor, mix: float = 0.5) -> torch.Tensor:
     """Per-class loss weights proportional to 1 / ((1 - mix) * prior + mix / Q), normalized so the
     expected weight under the prior is 1: rare (saturated) colors count more, so the classifier
@@ -81,11 +84,25 @@ def rebalance_weights(prior: torch.Tensor, mix: float = 0.5) -> torch.Tensor:
     return w / (prior * w).sum()
 
 
-def annealed_mean(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+def annealed_mean(logits: torch.Tensor, temperature: float = 1.0,
+                  class_bias: torch.Tensor | None = None) -> torch.Tensor:
     """Chroma [N, 2, H, W] from class logits [N, Q, H, W]: the mean of the distribution sharpened
-    by 1 / temperature (1: the plain mean, ->0: the mode). Zhang et al. use 0.38."""
-    p = torch.softmax(logits.float() / temperature, dim=1)
+    by 1 / temperature (1: the plain mean, ->0: the mode). Zhang et al. use 0.38. `class_bias`
+    [Q] is added to the logits first: the distribution reweighted per class (see vividness_bias)."""
+    logits = logits.float()
+    if class_bias is not None:
+        logits = logits + class_bias.to(logits).view(1, -1, 1, 1)
+    p = torch.softmax(logits / temperature, dim=1)
     return torch.einsum("nqhw,qc->nchw", p, class_centers(logits.device))
+
+
+def vividness_bias(prior: torch.Tensor, vividness: float) -> torch.Tensor:
+    """Per-class logit bias that multiplies a predicted color distribution by w ** vividness, w the
+    rebalancing weights (inverse smoothed color frequency in training): colors the training set
+    rarely shows count more. A classifier unsure between a common muted color and a rare vivid
+    one leans muted; the temperature cannot fix that (it sharpens towards the muted mode), this
+    can. 0 leaves the distribution as trained."""
+    return vividness * torch.log(rebalance_weights(prior.float(), VIVID_MIX))
 
 
 def classification_loss(logits: torch.Tensor, cbcr: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:

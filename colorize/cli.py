@@ -15,7 +15,7 @@ COMMANDS = {
     "eval": ("colorize.evaluation.evaluate", "score a checkpoint on held-out color images"),
     "quality": ("colorize.evaluation.quality", "held-out and real-input quality figures and side-by-side sheets"),
     "diagnose": ("colorize.diagnose", "pre-flight checks before a long run"),
-    "temperature": ("colorize.training.temperature", "choose how vivid a chroma-unet model's colors are"),
+    "temperature": ("colorize.training.temperature", "choose how vivid a chroma-unet model's colors are (temperature, vividness)"),
     "sweep": ("colorize.training.sweep", "short seeded runs over a hyper-parameter grid"),
 }
 

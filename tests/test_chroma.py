@@ -14,6 +14,7 @@ from colorize.chroma import (
     rebalance_weights,
     rgb_to_ycc,
     soft_classes,
+    vividness_bias,
     ycc_to_rgb,
 )
 from colorize.config import LossConfig
@@ -52,6 +53,47 @@ def test_annealed_mean_goes_from_the_mean_to_the_mode():
     mean = annealed_mean(logits, 1.0)[0, :, 0, 0]
     assert torch.allclose(mode, centers[50], atol=1e-4)
     assert not torch.allclose(mean, centers[50], atol=1e-2)
+
+
+def muted_and_vivid() -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """Logits that favour the gray class 2:1 over a saturated one, and a prior in which gray is
+    common and that color rare: (logits, prior, gray class, vivid class)."""
+    norms = class_centers().norm(dim=1)
+    gray, vivid = int(norms.argmin()), int(norms.argmax())
+    logits = torch.full((1, NUM_CLASSES, 1, 1), -20.0)
+    logits[0, gray], logits[0, vivid] = float(torch.log(torch.tensor(2.0))), 0.0
+    prior = torch.full((NUM_CLASSES,), 1e-4)
+    prior[gray] = 0.5
+    return logits, prior / prior.sum(), gray, vivid
+
+
+def test_vividness_leans_an_unsure_prediction_towards_the_rare_vivid_color():
+    logits, prior, gray, vivid = muted_and_vivid()
+    centers = class_centers()
+    plain = annealed_mean(logits, 1.0)[0, :, 0, 0]
+    assert torch.equal(annealed_mean(logits, 1.0, vividness_bias(prior, 0.0)), annealed_mean(logits, 1.0))
+    # sharpening alone goes to the muted mode; vividness goes the other way
+    assert annealed_mean(logits, 0.2)[0, :, 0, 0].norm() < plain.norm()
+    vivid_out = annealed_mean(logits, 0.2, vividness_bias(prior, 1.0))[0, :, 0, 0]
+    assert vivid_out.norm() > plain.norm()
+    assert torch.allclose(vivid_out, centers[vivid], atol=0.05)
+
+
+def test_chroma_unet_vividness_needs_and_uses_the_prior():
+    torch.manual_seed(0)
+    G = build_generator("chroma-unet", {"base": 8, "depth": 2, "vividness": 1.0}).eval()
+    x = torch.rand(1, 1, 16, 24) * 2 - 1
+    with pytest.raises(ValueError, match="color prior"):
+        G(x)
+    _, prior, _, _ = muted_and_vivid()
+    G.set_color_prior(prior.tolist())
+    vivid = G(x)
+    G.vividness = 0.0
+    plain = G(x)
+    assert vivid.shape == plain.shape == (1, 3, 16, 24)
+    assert not torch.allclose(vivid, plain)
+    with pytest.raises(ValueError, match="classes"):
+        G.set_color_prior([0.5, 0.5])
 
 
 def test_kl_loss_is_zero_for_a_perfect_prediction_and_rebalancing_favours_rare_colors():

@@ -48,14 +48,20 @@ def test_temperature_command_writes_the_best_one_and_the_colorizer_uses_it(chrom
 
     ckpt = tmp_path / "ckpt"
     shutil.copytree(chroma_run / "checkpoints" / "best", ckpt)
-    res = cli(["temperature", ckpt, "--data", color_dir, "--temps", "0.3", "1.0", "--write"])
+    res = cli(["temperature", ckpt, "--data", color_dir, "--temps", "0.3", "1.0", "--vividness", "0", "1", "--write"])
     assert res.returncode == 0, res.stdout + res.stderr
     card = json.loads((ckpt / "card.json").read_text())
-    scores = {r["temperature"]: r["val/color_score"] for r in card["temperature_scores"]}
-    assert card["generator"]["kwargs"]["temperature"] == min(scores, key=scores.get)
+    rows = card["temperature_scores"]
+    assert len(rows) == 4 and {(r["temperature"], r["vividness"]) for r in rows} == {(0.3, 0), (1, 0), (0.3, 1), (1, 1)}
+    # the best: lowest color_score among settings closer than gray (lowest CbCr error if none is)
+    closer = [r for r in rows if r["val/cbcr_error"] < r["val/gray_cbcr_error"]]
+    best = min(closer, key=lambda r: r["val/color_score"]) if closer else min(rows, key=lambda r: r["val/cbcr_error"])
+    kwargs = card["generator"]["kwargs"]
+    assert (kwargs["temperature"], kwargs["vividness"]) == (best["temperature"], best["vividness"])
     assert "<- best" in res.stdout and "gray" in res.stdout
     G, _ = load_generator(ckpt)
-    assert G.temperature == card["generator"]["kwargs"]["temperature"]
+    assert (G.temperature, G.vividness) == (kwargs["temperature"], kwargs["vividness"])
+    assert G.color_prior is not None and G.color_prior.tolist() == pytest.approx(card["chroma_prior"])
 
     from colorize.inference.colorizer import Colorizer
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from colorize.chroma import NUM_CLASSES, annealed_mean, ycc_to_rgb
+from colorize.chroma import NUM_CLASSES, annealed_mean, vividness_bias, ycc_to_rgb
 from colorize.models.unet import Down, Up
 
 
@@ -23,12 +23,14 @@ class ChromaUNet(nn.Module):
     the logits and luma at half resolution, for the training losses."""
 
     def __init__(self, in_ch: int = 1, base: int = 32, depth: int = 5, max_ch: int = 384,
-                 norm: str = "batch", temperature: float = 1.0):
+                 norm: str = "batch", temperature: float = 1.0, vividness: float = 0.0):
         super().__init__()
         if depth < 2:
             raise ValueError("depth must be >= 2")
         self.multiple = 2**depth
         self.temperature = float(temperature)
+        self.vividness = float(vividness)  # used in eval mode, with the training color prior
+        self.color_prior: torch.Tensor | None = None  # set_color_prior: the card's chroma_prior
         widths = [min(base * 2**i, max_ch) for i in range(depth + 1)]
         stem_ch = max(8, widths[0] // 2)
         self.stem = nn.Sequential(nn.Conv2d(in_ch, stem_ch, 3, padding=1, bias=False), _norm(norm, stem_ch), nn.ReLU())
@@ -54,10 +56,26 @@ class ChromaUNet(nn.Module):
         # Luma as the input's own brightness plus a learned correction: gray input passes through,
         # line art learns where to darken (hair, clothes) from the correction alone.
         luma = (F.avg_pool2d(x, 2) + self.luma(y)).float()
-        chroma = annealed_mean(logits, 1.0 if self.training else self.temperature)
+        if self.training:
+            chroma = annealed_mean(logits)
+        else:
+            chroma = annealed_mean(logits, self.temperature, self._class_bias())
         rgb = ycc_to_rgb(torch.cat([luma, chroma], dim=1))
         rgb = F.interpolate(rgb, size=(h, w), mode="bilinear", align_corners=False).clamp(-1, 1)
         return (rgb, logits, luma) if return_logits else rgb
+
+    def set_color_prior(self, prior) -> None:
+        """The training set's color frequencies over the classes (the card's chroma_prior)."""
+        self.color_prior = torch.as_tensor(prior, dtype=torch.float32).flatten()
+        if self.color_prior.numel() != NUM_CLASSES:
+            raise ValueError(f"color prior has {self.color_prior.numel()} classes, the model {NUM_CLASSES}")
+
+    def _class_bias(self) -> torch.Tensor | None:
+        if not self.vividness:
+            return None
+        if self.color_prior is None:
+            raise ValueError("vividness needs the training color prior (the card's chroma_prior)")
+        return vividness_bias(self.color_prior, self.vividness)
 
     def encoder_parameters(self):
         """The contracting path: what `--freeze encoder` keeps fixed when fine-tuning."""

@@ -1,9 +1,13 @@
 """`python -m colorize temperature CHECKPOINT --data DIR...`: choose how vivid a chroma-unet's
-colors are. Its annealed mean (colorize.chroma) sharpens the predicted color distribution by
-1 / temperature: 1 is the plain mean (safe, sepia-prone), lower tends to the most likely color
-(vivid, riskier). Each candidate is scored on the checkpoint's own validation pictures (the same
-data folders it was trained with: the split is by content hash, so it comes out the same) by
-val/color_score, and `--write` stores the best one in the card, where the Colorizer reads it."""
+colors are, with two knobs of its class distribution (colorize.chroma):
+- temperature: the annealed mean sharpens the distribution by 1 / temperature: 1 is the plain
+  mean (safe, sepia-prone), lower tends to the most likely color;
+- vividness: the distribution is reweighted towards colors the training set shows rarely (the
+  most likely color of an unsure model is a muted one, so sharpening alone stays muted).
+Each pair is scored on the checkpoint's own validation pictures (the same data folders it was
+trained with: the split is by content hash, so it comes out the same) by val/color_score, among
+the pairs whose CbCr error stays below the gray passthrough's: vivid but wrong colors must not
+win. `--write` stores the best pair in the card, where the Colorizer reads it."""
 
 from __future__ import annotations
 
@@ -19,20 +23,42 @@ from colorize.fileio import atomic_write_text
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="checkpoint folder of a chroma-unet model")
     p.add_argument("--data", required=True, nargs="+", metavar="DIR[*N]", help="the folders it was trained on")
-    p.add_argument("--temps", type=float, nargs="+", default=[0.3, 0.4, 0.5, 0.6, 0.8, 1.0])
+    p.add_argument("--temps", type=float, nargs="+", default=[0.4, 0.7, 1.0])
+    p.add_argument("--vividness", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75])
     p.add_argument("--images", type=int, help="validation pictures to score (default: the config's log.val_images)")
     p.add_argument("--cache-dir", help="image cache (as for train)")
     p.add_argument("--write", action="store_true", help="store the best temperature in the card")
 
 
-def score_temperatures(G, val, cfg, temps: list[float]) -> list[dict[str, float]]:
+def score_settings(G, val, cfg, temps: list[float], vividness: list[float]) -> list[dict[str, float]]:
     from colorize.training.validation import validate
 
     rows = []
-    for t in temps:
-        G.temperature = float(t)
-        rows.append({"temperature": float(t), **validate(G, val, cfg, "cpu")})
+    for v in vividness:
+        for t in temps:
+            G.temperature, G.vividness = float(t), float(v)
+            rows.append({"temperature": float(t), "vividness": float(v), **validate(G, val, cfg, "cpu")})
     return rows
+
+
+def best_setting(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The lowest color_score among the settings closer to the truth than gray (CbCr error); the
+    lowest CbCr error when none is."""
+    closer = [r for r in rows if r["val/cbcr_error"] < r["val/gray_cbcr_error"]]
+    if closer:
+        return min(closer, key=lambda r: r["val/color_score"])
+    return min(rows, key=lambda r: r["val/cbcr_error"])
+
+
+def print_table(rows: list[dict[str, float]], best: dict[str, float]) -> None:
+    print(f"{'temperature':>11}  {'vividness':>9}  color_score  cbcr_error  colorfulness_ratio  deltaE")
+    for r in rows:
+        mark = "  <- best" if r is best else ""
+        print(f"{r['temperature']:>11.2f}  {r['vividness']:>9.2f}  {r['val/color_score']:>11.3f}  "
+              f"{r['val/cbcr_error']:>10.3f}  {r['val/colorfulness_ratio']:>18.3f}  {r['val/deltaE']:>6.2f}{mark}")
+    g = rows[0]
+    print(f"{'gray':>11}  {'':>9}  {g['val/gray_color_score']:>11.3f}  {g['val/gray_cbcr_error']:>10.3f}  "
+          f"{0:>18.3f}  {g['val/gray_deltaE']:>6.2f}")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -59,19 +85,19 @@ def main(args: argparse.Namespace) -> int:
     if not len(splits.val):
         print("error: no validation pictures in these folders")
         return 1
-    rows = score_temperatures(G, splits.val, cfg, args.temps)
-    best = min(rows, key=lambda r: r["val/color_score"])
-    print(f"{'temperature':>11}  color_score  cbcr_error  colorfulness_ratio  deltaE")
-    for r in rows:
-        mark = "  <- best" if r is best else ""
-        print(f"{r['temperature']:>11.2f}  {r['val/color_score']:>11.3f}  {r['val/cbcr_error']:>10.3f}  "
-              f"{r['val/colorfulness_ratio']:>18.3f}  {r['val/deltaE']:>6.2f}{mark}")
-    g = rows[0]
-    print(f"{'gray':>11}  {g['val/gray_color_score']:>11.3f}  {g['val/gray_cbcr_error']:>10.3f}  {0:>18.3f}  "
-          f"{g['val/gray_deltaE']:>6.2f}")
+    if any(args.vividness) and not card.get("chroma_prior"):
+        print(f"error: {ckpt}: card has no chroma_prior, so vividness other than 0 cannot be tried")
+        return 2
+    rows = score_settings(G, splits.val, cfg, args.temps, args.vividness)
+    best = best_setting(rows)
+    print_table(rows, best)
+    if best["val/cbcr_error"] >= best["val/gray_cbcr_error"]:
+        print("note: no setting beats the gray passthrough's CbCr error; the closest one is marked")
     if args.write:
         card["generator"]["kwargs"]["temperature"] = best["temperature"]
+        card["generator"]["kwargs"]["vividness"] = best["vividness"]
         card["temperature_scores"] = rows
         atomic_write_text(ckpt / "card.json", json.dumps(card, indent=2, default=str) + "\n")
-        print(f"wrote temperature {best['temperature']:g} into {ckpt / 'card.json'}")
+        print(f"wrote temperature {best['temperature']:g} and vividness {best['vividness']:g} "
+              f"into {ckpt / 'card.json'}")
     return 0

@@ -260,6 +260,8 @@ class Trainer:
                 cfg.model.discriminator_kwargs = dict(card["discriminator"]["kwargs"])
             self.parent = parent_summary(card)
             log.info("initialized from %s (step %s)", self.init_from, card.get("step"))
+        if self.prior is not None and hasattr(G, "set_color_prior"):  # validation sees vividness as inference will
+            G.set_color_prior(self.prior)
         frozen: list[nn.Module] = []
         if "encoder" in self.freeze:
             frozen = [G.stem, G.encoder]
