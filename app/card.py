@@ -44,6 +44,9 @@ def held_out(card: dict) -> list[str]:
             for key, (words, better) in SCORES.items()
             if isinstance(model.get(key), int | float) and isinstance(gray.get(key), int | float)
         ]
+        ratio = model.get("colorfulness_ratio")
+        if figures and isinstance(ratio, int | float):
+            figures.append(f"colors {100 * ratio:.0f}% as vivid as the originals")
         if figures:
             count = f"{result['count']} " if result.get("count") else ""
             lines.append(
