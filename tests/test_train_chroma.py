@@ -68,12 +68,25 @@ def test_temperature_command_writes_the_best_one_and_the_colorizer_uses_it(chrom
     page = Image.open(next(color_dir.iterdir())).convert("L")
     out = Colorizer(ckpt, size=64).colorize(page)
     assert out.size == page.size and out.mode == "RGB"
+    # the user's vividness overrides the card's, and more of it gives stronger colors
+    muted = Colorizer(ckpt, size=64, vividness=0.0, background="color")
+    vivid = Colorizer(ckpt, size=64, vividness=3.0, background="color")
+    assert muted.vividness == 0.0 and "vividness=3.0" in repr(vivid)
+    raw = [np.asarray(c.predict([c.prepare(page).work])[0], np.float32) for c in (muted, vivid)]
+    spread = [float(np.abs(r - r.mean(axis=2, keepdims=True)).mean()) for r in raw]  # distance from gray
+    assert spread[1] > spread[0]
+    with pytest.raises(ValueError, match="vividness must be 0 or more"):
+        Colorizer(ckpt, size=64, vividness=-1)
 
 
-def test_temperature_refuses_a_model_without_color_classes(tmp_path, color_dir):
+def test_temperature_and_vividness_refuse_a_model_without_color_classes(tmp_path, color_dir):
     from conftest import TINY_TOML
 
     (tmp_path / "tiny.toml").write_text(TINY_TOML)
     run_inprocess(tmp_path / "tiny.toml", color_dir, tmp_path / "run", ["train.steps=4"])
     res = cli(["temperature", tmp_path / "run" / "checkpoints" / "best", "--data", color_dir])
     assert res.returncode == 2 and "chroma-unet only" in res.stdout
+    from colorize.inference.colorizer import Colorizer
+
+    with pytest.raises(ValueError, match="chroma-unet only"):
+        Colorizer(tmp_path / "run" / "checkpoints" / "best", vividness=0.5)

@@ -80,6 +80,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="keep: paper reaching the border and speech bubbles stay white; color: the model may "
         "color them too (default: the card's, else keep)",
     )
+    p.add_argument(
+        "--vividness",
+        type=float,
+        default=None,
+        help=">= 0: how far colors lean towards rarer, brighter ones (0 = as trained, muted; "
+        "default: the card's)",
+    )
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="decode/encode threads")
 
 
@@ -420,7 +427,8 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         colorizer = Colorizer(
-            args.checkpoint, device=device, size=args.size, shading=args.shading, background=args.background
+            args.checkpoint, device=device, size=args.size, shading=args.shading, background=args.background,
+            vividness=args.vividness,
         )
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -100,16 +100,26 @@ class Colorizer:
         size: int | None = None,
         shading: float | None = None,
         background: str | None = None,
+        vividness: float | None = None,
     ):
         """`size`: the working long side in pixels. `shading` (0..1): how much of the model's coarse
         brightness to take (see colorspace.compose): 1 lets it darken the regions it colors, 0 keeps
         the input's brightness and only adds color. `background`: "keep" leaves paper that reaches
         the border and speech bubbles white, "color" lets the model color them like any region.
         All default to the card's "infer" section ({"size": ..., "shading": ..., "background": ...},
-        for a model that works best with its own), else to default_working_side(card), 1, "keep"."""
+        for a model that works best with its own), else to default_working_side(card), 1, "keep".
+        `vividness` (chroma-unet models, >= 0) overrides the card's: how far the colors lean towards
+        ones the training set shows rarely (0: as trained, more muted; see colorize.chroma)."""
         self.checkpoint_dir = Path(checkpoint_dir)
         self.device = pick_device(device)
         model, self.card = load_generator(self.checkpoint_dir, "cpu")
+        if vividness is not None:
+            if not hasattr(model, "vividness"):
+                raise ValueError(f"{self.checkpoint_dir}: this model has no vividness setting (chroma-unet only)")
+            if vividness < 0:
+                raise ValueError(f"vividness must be 0 or more, got {vividness}")
+            model.vividness = float(vividness)
+        self.vividness = getattr(model, "vividness", None)
         self.multiple = int(getattr(model, "multiple", 1))
         model = fuse_conv_bn(model.eval())
         # channels_last lets oneDNN (CPU) and cuDNN pick their fastest convolution kernels.
@@ -134,7 +144,7 @@ class Colorizer:
     def __repr__(self) -> str:
         return (
             f"Colorizer({str(self.checkpoint_dir)!r}, device={self.device.type!r}, size={self.size}, "
-            f"background={self.background!r})"
+            f"background={self.background!r}, vividness={self.vividness!r})"
         )
 
     # -- the three steps -------------------------------------------------------------------------
