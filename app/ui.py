@@ -29,6 +29,7 @@ BACKGROUND_CHOICES = [
 PREVIEW_SIDE = 2048  # the before/after view; the download is always full size
 KEEP_RESULTS_S = 3600  # result PNGs older than this are deleted
 MAX_EXAMPLES = 24
+MAX_VIVIDNESS = 1.5  # beyond this, rare colors crowd out the right ones (the default model picks 0.45)
 # System fonts: the default theme would make every visitor's browser fetch Google Fonts.
 THEME = gr.themes.Default(
     font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
@@ -150,9 +151,11 @@ def build(settings: Settings) -> gr.Blocks:
     results = Results()
     choices = list_models(settings)
 
-    def colorize(upload, model: str, background: str = "keep"):
+    def colorize(upload, model: str, background: str = "keep", vividness: float | None = None):
         if background not in BACKGROUNDS:
             raise refuse(f"Background must be one of {', '.join(BACKGROUNDS)}, not {background!r}.")
+        if vividness is not None and not 0 <= float(vividness) <= MAX_VIVIDNESS:
+            raise refuse(f"Vividness must be between 0 and {MAX_VIVIDNESS}, not {vividness!r}.")
         path, name = upload_path(upload)
         check_pixels(path, name, settings.max_pixels)
         colorizer = models.get(model or choices[0][1])
@@ -162,7 +165,9 @@ def build(settings: Settings) -> gr.Blocks:
             raise refuse(str(exc).replace(str(path), name)) from None
         start = time.perf_counter()
         try:
-            result = colorizer.colorize(image, background)
+            # a model without color classes has no vividness: the slider does not apply to it
+            vivid = None if vividness is None or colorizer.vividness is None else float(vividness)
+            result = colorizer.colorize(image, background, vivid)
         except Exception as exc:  # never a stack trace in the page
             log.exception("colorizing %s failed", name)
             raise refuse(f"{name}: colorizing failed ({type(exc).__name__}: {exc})") from None
@@ -174,6 +179,15 @@ def build(settings: Settings) -> gr.Blocks:
             f"{colorizer.device.type} (model at {colorizer.size} px)."
         )
         return str(saved), (preview(before), preview(result)), status
+
+    def card_vividness(model: str) -> float:
+        try:
+            return float(read_card(model)["generator"]["kwargs"].get("vividness", 0.0))
+        except (CheckpointError, KeyError, TypeError, ValueError):
+            return 0.0
+
+    def model_changed(model: str):
+        return card_text(model), gr.Slider(value=card_vividness(model))
 
     def card_text(model: str) -> str:
         try:
@@ -208,6 +222,14 @@ def build(settings: Settings) -> gr.Blocks:
                     label="Background (margins, paper around the figure, speech bubbles)",
                     elem_id="background",
                 )
+                vividness = gr.Slider(
+                    0.0,
+                    MAX_VIVIDNESS,
+                    value=card_vividness(choices[0][1]),
+                    step=0.05,
+                    label="Vividness (0: muted, as trained; higher: bolder, rarer colors; the model's own choice to start)",
+                    elem_id="vividness",
+                )
                 model = gr.Dropdown(choices=choices, value=choices[0][1], label="Model", elem_id="model")
                 about = gr.Markdown(card_text(choices[0][1]))
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
@@ -227,10 +249,10 @@ def build(settings: Settings) -> gr.Blocks:
                 gr.Examples(
                     [[str(p)] for p in files], inputs=[source], label="Examples", examples_per_page=12
                 )
-        model.change(card_text, inputs=model, outputs=about, api_name=False)
+        model.change(model_changed, inputs=model, outputs=[about, vividness], api_name=False)
         button.click(
             colorize,
-            inputs=[source, model, background],
+            inputs=[source, model, background, vividness],
             outputs=[download, compare, status],
             api_name="colorize",
             preprocess=False,  # the Colorizer reads the upload itself, so bad files get a clear message

@@ -33,6 +33,24 @@ def make_checkpoint(folder: Path, step: int = 0, metrics: dict | None = None, se
     return save_checkpoint(Path(folder), tiny_card(step=step, metrics=metrics), build_generator("unet", TINY))
 
 
+def make_chroma_checkpoint(folder: Path, vividness: float = 0.5, seed: int = 0) -> Path:
+    """An untrained tiny chroma-unet with a color prior in its card (gray and the bluish half
+    common, the reddish half rare), so its vividness setting has something to lean on: an
+    untrained model's colors average out to gray, vividness leans them towards red."""
+    import torch
+
+    from colorize.chroma import class_centers
+
+    torch.manual_seed(seed)
+    kwargs = {"base": 8, "depth": 2, "vividness": vividness}
+    centers = class_centers()
+    prior = torch.where(centers[:, 1] > 0, 1e-4, 1e-2)  # Cr > 0: rare
+    prior[int(centers.norm(dim=1).argmin())] = 0.5
+    card = {**tiny_card(kwargs), "generator": {"name": "chroma-unet", "kwargs": kwargs},
+            "chroma_prior": (prior / prior.sum()).tolist()}
+    return save_checkpoint(Path(folder), card, build_generator("chroma-unet", kwargs))
+
+
 def line_art(width: int = 240, height: int = 320, seed: int = 0) -> Image.Image:
     """Black 1- and 3-pixel lines and a few gray fills on white paper, mode "L"."""
     rng = np.random.default_rng(seed)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import requests
 from drawing_helpers import drawing, mask
-from infer_helpers import line_art, make_checkpoint, mean_chroma
+from infer_helpers import line_art, make_checkpoint, make_chroma_checkpoint, mean_chroma
 from PIL import Image
 
 from app.screenshot import CHROMIUM, CHROMIUM_ARGS
@@ -38,6 +38,7 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("app")
     make_checkpoint(root / "models" / "first", step=1200, metrics={"val/psnr": 21.5})
     make_checkpoint(root / "models" / "second", step=3400, metrics={"val/psnr": 22.25}, seed=1)
+    make_chroma_checkpoint(root / "models" / "vivid", vividness=0.5)
     (root / "examples").mkdir()
     line_art(180, 240, seed=5).save(root / "examples" / "drawing.png")
     port = free_port()
@@ -92,10 +93,11 @@ def client(server):
     return Client(server["url"], verbose=False)
 
 
-def upload(client, path: Path, model: str | None = None, background: str | None = None):
+def upload(client, path: Path, model: str | None = None, background: str | None = None,
+           vividness: float | None = None):
     from gradio_client import handle_file
 
-    options = {"model": model, "background": background}
+    options = {"model": model, "background": background, "vividness": vividness}
     options = {k: v for k, v in options.items() if v is not None}
     return client.predict(upload=handle_file(str(path)), api_name="/colorize", **options)
 
@@ -136,7 +138,7 @@ def test_the_model_picker_lists_the_checkpoints_with_step_and_metrics(server, cl
     config = requests.get(server["url"] + "config", timeout=10).json()
     (picker,) = [c for c in config["components"] if c["props"].get("elem_id") == "model"]
     labels = [choice[0] for choice in picker["props"]["choices"]]
-    assert len(labels) == 2
+    assert len(labels) == 3
     assert any("step 1200" in s and "PSNR 21.5" in s for s in labels)
     assert any("step 3400" in s and "PSNR 22.25" in s for s in labels)
     assert not any("val/" in s for s in labels)  # words, not metric keys
@@ -149,6 +151,27 @@ def test_the_model_picker_lists_the_checkpoints_with_step_and_metrics(server, cl
         Image.open(upload(client, tmp_path / "a.png", second)[0]) as b,
     ):
         assert not np.array_equal(np.asarray(a), np.asarray(b))  # another model, other colors
+
+
+def test_vividness_reaches_a_chroma_model_and_is_checked(server, client, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    drawing().save(tmp_path / "drawing.png")
+    vivid = str((server["root"] / "models" / "vivid").resolve())
+    chroma = []
+    for v in (0.0, 1.5):
+        with Image.open(upload(client, tmp_path / "drawing.png", vivid, "color", v)[0]) as im:
+            chroma.append(mean_chroma(im))
+    assert chroma[1] > chroma[0] + 1  # leaning towards rare colors moves away from gray
+    with pytest.raises(AppError, match="Vividness must be between 0 and 1.5"):
+        upload(client, tmp_path / "drawing.png", vivid, vividness=3.0)
+    # a model without color classes ignores the slider instead of failing
+    first = str((server["root"] / "models" / "first").resolve())
+    with (
+        Image.open(upload(client, tmp_path / "drawing.png", first, vividness=0.0)[0]) as a,
+        Image.open(upload(client, tmp_path / "drawing.png", first, vividness=1.5)[0]) as b,
+    ):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
 
 
 def bomb_png(width: int, height: int) -> bytes:

@@ -159,10 +159,19 @@ class Colorizer:
         work = torch.from_numpy(np.asarray(small, dtype=np.float32)).div_(127.5).sub_(1.0)[None]
         return Page(gray, alpha, small, work, analyse(gray, self.size))
 
-    def predict(self, works: Sequence[torch.Tensor]) -> list[np.ndarray]:
-        """The model's colors (uint8 h x w x 3) for inputs that all share one shape, in one pass."""
+    def predict(self, works: Sequence[torch.Tensor], vividness: float | None = None) -> list[np.ndarray]:
+        """The model's colors (uint8 h x w x 3) for inputs that all share one shape, in one pass.
+        `vividness` overrides the Colorizer's for this call (the app's per-request choice)."""
+        if vividness is not None and (self.vividness is None or vividness < 0):
+            raise ValueError(f"vividness must be 0 or more, for a chroma-unet model; got {vividness}")
         with self._lock:
-            return list(self._forward_with_retry(torch.stack(list(works))))
+            if vividness is None:
+                return list(self._forward_with_retry(torch.stack(list(works))))
+            self.model.vividness = float(vividness)
+            try:
+                return list(self._forward_with_retry(torch.stack(list(works))))
+            finally:
+                self.model.vividness = self.vividness
 
     def finish(self, page: Page, rgb: np.ndarray, background: str | None = None) -> Image.Image:
         """`background` overrides the Colorizer's for this page (the app's per-request choice)."""
@@ -175,10 +184,11 @@ class Colorizer:
             out.putalpha(page.alpha)
         return out
 
-    def colorize(self, image: Image.Image | str | Path, background: str | None = None) -> Image.Image:
+    def colorize(self, image: Image.Image | str | Path, background: str | None = None,
+                 vividness: float | None = None) -> Image.Image:
         """One image in, the colored image out: same size; RGBA when the input had transparency."""
         page = self.prepare(image)
-        return self.finish(page, self.predict([page.work])[0], background)
+        return self.finish(page, self.predict([page.work], vividness)[0], background)
 
     # -- the model ------------------------------------------------------------------------------
     def _forward(self, x: torch.Tensor) -> np.ndarray:
