@@ -7,7 +7,7 @@ from diagnose_helpers import batch_of, color_images, synthetic_batches, tiny_con
 from torch import nn
 
 from colorize.diagnose.gradients import check_gradients
-from colorize.diagnose.lr_range import check_lr_range, smooth, suggest
+from colorize.diagnose.lr_range import check_lr_range, relative_to_batch, smooth, suggest
 from colorize.diagnose.overfit import check_overfit
 from colorize.diagnose.zero_lr import check_zero_lr
 from colorize.models import build_discriminator
@@ -105,6 +105,18 @@ def test_smoothing_and_suggestion():
     curve[-5:] = [1, 2, 4, 8, 16]  # divergence at the end
     lr, _ = suggest(lrs, curve)
     assert 1e-4 <= lr <= 1e-2
+
+
+def test_batches_of_different_difficulty_do_not_look_like_learning():
+    # a sweep that learns nothing, cycling through a hard and an easy batch: raw, the smoothed
+    # loss falls at once (the easy batch pulls the average down) and its "steepest descent" is
+    # the first step; relative to each batch's first loss it is flat
+    losses = [1.5, 0.6] * 20
+    lrs = [10 ** (-7 + k * 0.18) for k in range(40)]
+    assert smooth(losses)[5] < 0.8 * losses[0]
+    assert suggest(lrs, smooth(losses))[1] < 3
+    assert relative_to_batch(losses, 2) == [1.0] * 40
+    assert relative_to_batch([2.0, 1.0, 1.0, 0.5], 2) == [1.0, 1.0, 0.5, 0.5]
 
 
 def test_lr_range_passes_and_warns_about_a_learning_rate_of_10():

@@ -1,7 +1,8 @@
 """`diagnose lr-range`: the learning-rate range test (L. Smith, 2017). One short run whose learning
 rate grows exponentially from 1e-7 to 1; the loss against the rate shows where learning starts,
 where it is fastest and where it diverges. The suggestion is the rate of steepest descent of the
-smoothed loss before its minimum; the configured rate is compared with it."""
+smoothed loss (each step's over its batch's first) before its minimum; the configured rate is
+compared with it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ def smooth(values: list[float], beta: float = 0.9) -> list[float]:
         avg = beta * avg + (1 - beta) * v
         out.append(avg / (1 - beta**i))
     return out
+
+
+def relative_to_batch(losses: list[float], batches: int) -> list[float]:
+    """Each loss over the first loss of the same batch (the sweep cycles through `batches`): the
+    batches differ in difficulty (on real pictures by 3x), and that cycle would otherwise swamp the
+    learning the sweep is looking for, and put the "steepest descent" at its first steps."""
+    first = losses[:batches]
+    return [v / max(first[i % batches], 1e-12) for i, v in enumerate(losses)]
 
 
 def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, int]:
@@ -55,7 +64,7 @@ def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, confi
         losses.append(value)
         if not math.isfinite(value):
             break
-        sm = smooth(losses)
+        sm = smooth(relative_to_batch(losses, len(batches)))
         if k > 5 and sm[-1] > diverge * min(sm):
             break  # diverged: the rest of the sweep says nothing
         opt.zero_grad(set_to_none=True)
@@ -63,8 +72,9 @@ def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, confi
         opt.step()
     finite = [x for x in losses if math.isfinite(x)]
     lrs_f = lrs[: len(finite)]
-    sm = smooth(finite)
-    f.update({"lrs": lrs, "losses": losses, "smoothed": sm, "configured_lr": configured_lr})
+    relative = relative_to_batch(finite, len(batches))
+    sm = smooth(relative)
+    f.update({"lrs": lrs, "losses": losses, "relative": relative, "smoothed": sm, "configured_lr": configured_lr})
     if len(finite) < 3:
         r.fail(f"the loss was non-finite after {len(finite)} steps at learning rate {lrs[len(finite)]:.2g}")
         r.summary = "no usable sweep"
@@ -72,8 +82,8 @@ def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, confi
     best_i = int(np.argmin(sm))
     suggested, _ = suggest(lrs_f, sm)
     diverged_at = lrs[len(sm) - 1] if len(lrs) < steps or len(finite) < len(losses) else None
-    f.update({"suggested_lr": suggested, "min_loss_lr": lrs_f[best_i], "min_loss": sm[best_i],
-              "start_loss": sm[0], "diverged_at_lr": diverged_at})
+    f.update({"suggested_lr": suggested, "min_loss_lr": lrs_f[best_i], "min_relative_loss": sm[best_i],
+              "start_relative_loss": sm[0], "diverged_at_lr": diverged_at})
 
     if sm[best_i] > 0.9 * sm[0]:
         r.fail(f"the loss never fell more than 10% over the whole sweep ({sm[0]:.4g} -> best {sm[best_i]:.4g}): "
@@ -88,12 +98,13 @@ def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, confi
                    "training will be slow")
 
     r.images["lr_range.png"] = plots.line_plot(
-        {"loss": (lrs_f, finite), "smoothed": (lrs_f, sm)},
-        "learning-rate range test", "learning rate", "loss", xlog=True,
+        {"loss / its batch's first": (lrs_f, relative), "smoothed": (lrs_f, sm)},
+        "learning-rate range test", "learning rate", "relative loss", xlog=True,
         markers={f"suggested {suggested:.1e}": suggested, f"configured {configured_lr:.1e}": configured_lr})
     div = f"diverged at {diverged_at:.2g}" if diverged_at else "did not diverge"
     r.summary = (f"suggested lr {suggested:.2g} (steepest descent), loss lowest at {lrs_f[best_i]:.2g}, {div}; "
-                 f"configured {configured_lr:g}; loss {sm[0]:.4g} -> {sm[best_i]:.4g} over {len(lrs)} steps")
+                 f"configured {configured_lr:g}; loss {100 * (1 - sm[best_i] / sm[0]):.0f}% under its first "
+                 f"over {len(lrs)} steps")
     return r
 
 
