@@ -19,6 +19,7 @@ _TO_RGB = torch.linalg.inv(_TO_YCC)
 GRID_STEP, GRID_HALF = 12.0, 8
 GRID_N = 2 * GRID_HALF + 1
 NUM_CLASSES = GRID_N * GRID_N
+GRAY_CLASS = GRID_HALF * GRID_N + GRID_HALF  # (Cb, Cr) = (0, 0): no color
 _UNIT = 127.5  # 0-255 units per 1.0 on the [-1, 1] scale
 
 
@@ -88,20 +89,35 @@ def annealed_mean(logits: torch.Tensor, temperature: float = 1.0,
                   class_bias: torch.Tensor | None = None) -> torch.Tensor:
     """Chroma [N, 2, H, W] from class logits [N, Q, H, W]: the mean of the distribution sharpened
     by 1 / temperature (1: the plain mean, ->0: the mode). Zhang et al. use 0.38. `class_bias`
-    [Q] is added to the logits first: the distribution reweighted per class (see vividness_bias)."""
+    [Q] reweights the colored classes among themselves first (see reweight_colors)."""
     logits = logits.float()
     if class_bias is not None:
-        logits = logits + class_bias.to(logits).view(1, -1, 1, 1)
+        logits = reweight_colors(logits, class_bias)
     p = torch.softmax(logits / temperature, dim=1)
     return torch.einsum("nqhw,qc->nchw", p, class_centers(logits.device))
 
 
+def reweight_colors(logits: torch.Tensor, class_bias: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities in which the colored classes' probabilities are multiplied by
+    exp(class_bias) and rescaled to their old total, while the gray class keeps its own: where
+    the model is sure a pixel has no color (paper, a speech bubble) it stays uncolored, and where
+    it is sure of color, the color leans as the bias says."""
+    logp = torch.log_softmax(logits, dim=1)
+    gray = torch.zeros(logits.shape[1], dtype=torch.bool, device=logits.device)
+    gray[GRAY_CLASS] = True
+    gray = gray.view(1, -1, 1, 1)
+    colored = torch.where(gray, float("-inf"), logp + class_bias.to(logp).view(1, -1, 1, 1))
+    p_gray = logp[:, GRAY_CLASS : GRAY_CLASS + 1].exp()
+    colored = colored - torch.logsumexp(colored, dim=1, keepdim=True) + torch.log1p(-p_gray.clamp(max=1 - 1e-6))
+    return torch.where(gray, logp, colored)
+
+
 def vividness_bias(prior: torch.Tensor, vividness: float) -> torch.Tensor:
-    """Per-class logit bias that multiplies a predicted color distribution by w ** vividness, w the
-    rebalancing weights (inverse smoothed color frequency in training): colors the training set
-    rarely shows count more. A classifier unsure between a common muted color and a rare vivid
-    one leans muted; the temperature cannot fix that (it sharpens towards the muted mode), this
-    can. 0 leaves the distribution as trained."""
+    """Per-class bias that multiplies the colored classes' predicted probabilities by w ** vividness
+    (reweight_colors), w the rebalancing weights (inverse smoothed color frequency in training):
+    colors the training set rarely shows count more. A classifier unsure between a common muted
+    color and a rare vivid one leans muted; the temperature cannot fix that (it sharpens towards
+    the muted mode), this can. 0 leaves the distribution as trained."""
     return vividness * torch.log(rebalance_weights(prior.float(), VIVID_MIX))
 
 

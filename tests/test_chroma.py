@@ -1,17 +1,21 @@
 """The chroma objective: color classes, their soft encoding, rebalancing, the annealed mean, and
 the chroma U-Net on non-square inputs."""
 
+import math
+
 import pytest
 import torch
 from PIL import Image
 
 from colorize.chroma import (
+    GRAY_CLASS,
     NUM_CLASSES,
     annealed_mean,
     class_centers,
     class_prior,
     classification_loss,
     rebalance_weights,
+    reweight_colors,
     rgb_to_ycc,
     soft_classes,
     vividness_bias,
@@ -55,20 +59,24 @@ def test_annealed_mean_goes_from_the_mean_to_the_mode():
     assert not torch.allclose(mean, centers[50], atol=1e-2)
 
 
-def muted_and_vivid() -> tuple[torch.Tensor, torch.Tensor, int, int]:
-    """Logits that favour the gray class 2:1 over a saturated one, and a prior in which gray is
-    common and that color rare: (logits, prior, gray class, vivid class)."""
-    norms = class_centers().norm(dim=1)
-    gray, vivid = int(norms.argmin()), int(norms.argmax())
-    logits = torch.full((1, NUM_CLASSES, 1, 1), -20.0)
-    logits[0, gray], logits[0, vivid] = float(torch.log(torch.tensor(2.0))), 0.0
+def muted_and_vivid(p_gray: float = 0.2) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """Logits giving the gray class p_gray and the rest 2:1 to a muted color (common in training)
+    over a saturated one (rare): (logits, prior, muted class, vivid class)."""
+    centers = class_centers()
+    norms = centers.norm(dim=1)
+    vivid = int(norms.argmax())
+    muted = int(torch.where(norms > 0, norms, 9.0).argmin())  # a neighbour of gray
+    rest = 1 - p_gray
+    logits = torch.full((1, NUM_CLASSES, 1, 1), -30.0)
+    logits[0, GRAY_CLASS] = math.log(p_gray)
+    logits[0, muted], logits[0, vivid] = math.log(rest * 2 / 3), math.log(rest / 3)
     prior = torch.full((NUM_CLASSES,), 1e-4)
-    prior[gray] = 0.5
-    return logits, prior / prior.sum(), gray, vivid
+    prior[GRAY_CLASS], prior[muted] = 0.5, 0.3
+    return logits, prior / prior.sum(), muted, vivid
 
 
-def test_vividness_leans_an_unsure_prediction_towards_the_rare_vivid_color():
-    logits, prior, gray, vivid = muted_and_vivid()
+def test_vividness_leans_an_unsure_color_towards_the_rare_vivid_one():
+    logits, prior, muted, vivid = muted_and_vivid()
     centers = class_centers()
     plain = annealed_mean(logits, 1.0)[0, :, 0, 0]
     assert torch.equal(annealed_mean(logits, 1.0, vividness_bias(prior, 0.0)), annealed_mean(logits, 1.0))
@@ -77,6 +85,20 @@ def test_vividness_leans_an_unsure_prediction_towards_the_rare_vivid_color():
     vivid_out = annealed_mean(logits, 0.2, vividness_bias(prior, 1.0))[0, :, 0, 0]
     assert vivid_out.norm() > plain.norm()
     assert torch.allclose(vivid_out, centers[vivid], atol=0.05)
+    # the colored classes trade probability among themselves; gray keeps its own
+    p = reweight_colors(logits, vividness_bias(prior, 1.0)).exp()[..., 0, 0]
+    assert float(p[0, GRAY_CLASS]) == pytest.approx(0.2) and float(p.sum()) == pytest.approx(1.0)
+    assert p[0, vivid] > p[0, muted]
+
+
+def test_vividness_leaves_what_the_model_is_sure_is_uncolored_uncolored():
+    # paper or a speech bubble: 95% gray; leaning its little colored mass towards a rare color
+    # must not tint it (the bias on the logits alone would: gray is the most common class)
+    logits, prior, _, _ = muted_and_vivid(p_gray=0.95)
+    out = annealed_mean(logits, 0.4, vividness_bias(prior, 1.5))[0, :, 0, 0]
+    assert out.norm() * 127.5 < 1.0  # under one level of chroma
+    biased = annealed_mean(logits + vividness_bias(prior, 1.5).view(1, -1, 1, 1), 0.4)[0, :, 0, 0]
+    assert biased.norm() * 127.5 > 6.0  # what the plain bias would have done: a visible tint
 
 
 def test_chroma_unet_vividness_needs_and_uses_the_prior():

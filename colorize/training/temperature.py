@@ -6,8 +6,8 @@ colors are, with two knobs of its class distribution (colorize.chroma):
   most likely color of an unsure model is a muted one, so sharpening alone stays muted).
 Each pair is scored on the checkpoint's own validation pictures (the same data folders it was
 trained with: the split is by content hash, so it comes out the same) by val/color_score, among
-the pairs whose CbCr error stays below the gray passthrough's: vivid but wrong colors must not
-win. `--write` stores the best pair in the card, where the Colorizer reads it."""
+the pairs whose CbCr error is clearly (--margin, 3%) below the gray passthrough's: vivid but
+wrong colors must not win. `--write` stores the best pair in the card, where the Colorizer reads it."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, nargs="+", metavar="DIR[*N]", help="the folders it was trained on")
     p.add_argument("--temps", type=float, nargs="+", default=[0.4, 0.7, 1.0])
     p.add_argument("--vividness", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75])
+    p.add_argument("--margin", type=float, default=MARGIN,
+                   help="how much lower than gray's the CbCr error must be (relative; default %(default)s)")
     p.add_argument("--images", type=int, help="validation pictures to score (default: the config's log.val_images)")
     p.add_argument("--cache-dir", help="image cache (as for train)")
     p.add_argument("--write", action="store_true", help="store the best temperature in the card")
@@ -41,10 +43,14 @@ def score_settings(G, val, cfg, temps: list[float], vividness: list[float]) -> l
     return rows
 
 
-def best_setting(rows: list[dict[str, float]]) -> dict[str, float]:
-    """The lowest color_score among the settings closer to the truth than gray (CbCr error); the
-    lowest CbCr error when none is."""
-    closer = [r for r in rows if r["val/cbcr_error"] < r["val/gray_cbcr_error"]]
+MARGIN = 0.03  # how much closer than gray (relative CbCr error) a setting must be to be chosen
+
+
+def best_setting(rows: list[dict[str, float]], margin: float = MARGIN) -> dict[str, float]:
+    """The lowest color_score among the settings clearly closer to the truth than gray (CbCr
+    error at least `margin` under gray's: a few dozen validation pictures cannot tell a setting
+    0.1 level better than gray from one as bad as gray); the lowest CbCr error when none is."""
+    closer = [r for r in rows if r["val/cbcr_error"] < (1 - margin) * r["val/gray_cbcr_error"]]
     if closer:
         return min(closer, key=lambda r: r["val/color_score"])
     return min(rows, key=lambda r: r["val/cbcr_error"])
@@ -89,10 +95,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {ckpt}: card has no chroma_prior, so vividness other than 0 cannot be tried")
         return 2
     rows = score_settings(G, splits.val, cfg, args.temps, args.vividness)
-    best = best_setting(rows)
+    best = best_setting(rows, args.margin)
     print_table(rows, best)
-    if best["val/cbcr_error"] >= best["val/gray_cbcr_error"]:
-        print("note: no setting beats the gray passthrough's CbCr error; the closest one is marked")
+    if best["val/cbcr_error"] >= (1 - args.margin) * best["val/gray_cbcr_error"]:
+        print(f"note: no setting is {100 * args.margin:g}% under the gray passthrough's CbCr error; "
+              "the closest one is marked")
     if args.write:
         card["generator"]["kwargs"]["temperature"] = best["temperature"]
         card["generator"]["kwargs"]["vividness"] = best["vividness"]
