@@ -58,9 +58,13 @@ def held_out(card: dict) -> list[str]:
 def short_label(card: dict) -> str:
     """A few words for the model picker: its step and its headline figure."""
     parts = [f"step {card.get('step', '?')}"]
-    gray = ((card.get("eval") or {}).get("gray") or {}).get("model") or {}
+    held = (card.get("eval") or {}).get("gray") or {}
+    gray, baseline = held.get("model") or {}, held.get("baseline") or {}
     metrics = card.get("metrics") or {}
-    if isinstance(gray.get("deltaE"), int | float):
+    # the tint error beside gray's: CIEDE2000 alone is won by leaving the picture gray
+    if isinstance(gray.get("cbcr_error"), int | float) and isinstance(baseline.get("cbcr_error"), int | float):
+        parts.append(f"tint error {gray['cbcr_error']:.2f} (gray {baseline['cbcr_error']:.2f})")
+    elif isinstance(gray.get("deltaE"), int | float):
         parts.append(f"color error {gray['deltaE']:.1f}")
     else:
         parts += [

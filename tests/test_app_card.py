@@ -1,6 +1,6 @@
 """The app's card in words: held-out figures beside the gray passthrough, and how vivid."""
 
-from app.card import card_markdown, held_out
+from app.card import card_markdown, held_out, short_label
 
 
 def card(**eval_):
@@ -26,3 +26,9 @@ def test_a_card_without_colorfulness_still_reads():
     gray = {"model": {"deltaE": 10.0}, "baseline": {"deltaE": 11.0}}
     (line,) = held_out(card(gray=gray))
     assert "vivid" not in line and line.endswith("(lower is better).")
+
+
+def test_the_picker_label_shows_the_tint_error_beside_gray():
+    gray = {"model": {"deltaE": 13.3, "cbcr_error": 12.759}, "baseline": {"deltaE": 11.3, "cbcr_error": 12.891}}
+    assert short_label(card(gray=gray)) == "step 7 · tint error 12.76 (gray 12.89)"
+    assert short_label(card(gray={"model": {"deltaE": 13.3}})) == "step 7 · color error 13.3"
