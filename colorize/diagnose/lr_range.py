@@ -17,6 +17,8 @@ from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
 from colorize.diagnose.steps import LossFn, adam
 
+MIN_FALL = 0.05  # the smallest fall of the relative loss that counts as learning
+
 
 def smooth(values: list[float], beta: float = 0.9) -> list[float]:
     """Bias-corrected exponential moving average (as in fast.ai's LR finder)."""
@@ -85,8 +87,11 @@ def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, confi
     f.update({"suggested_lr": suggested, "min_loss_lr": lrs_f[best_i], "min_relative_loss": sm[best_i],
               "start_relative_loss": sm[0], "diverged_at_lr": diverged_at})
 
-    if sm[best_i] > 0.9 * sm[0]:
-        r.fail(f"the loss never fell more than 10% over the whole sweep ({sm[0]:.4g} -> best {sm[best_i]:.4g}): "
+    # Relative to each batch's own first loss the batches' difficulty no longer adds noise, so a
+    # 5% fall is learning (a toy U-Net's sweep falls 8%, the default recipe's 17%).
+    if sm[best_i] > (1 - MIN_FALL) * sm[0]:
+        r.fail(f"the loss never fell more than {100 * MIN_FALL:.0f}% over the whole sweep "
+               f"({sm[0]:.4g} -> best {sm[best_i]:.4g}): "
                "nothing learns at any rate")
     else:
         limit = lrs_f[best_i]
