@@ -90,3 +90,24 @@ def test_temperature_and_vividness_refuse_a_model_without_color_classes(tmp_path
 
     with pytest.raises(ValueError, match="chroma-unet only"):
         Colorizer(tmp_path / "run" / "checkpoints" / "best", vividness=0.5)
+
+
+def test_fine_tuning_trains_and_validates_at_vividness_zero(chroma_run, color_dir, tmp_path):
+    # the parent's vividness was chosen on the parent's validation pictures; a fine-tune on one
+    # character would otherwise lean towards colors rare in *its* data, i.e. wrong for it
+    import shutil
+
+    from conftest import TINY_TOML
+
+    parent = tmp_path / "parent"
+    shutil.copytree(chroma_run / "checkpoints" / "best", parent)
+    card = json.loads((parent / "card.json").read_text())
+    card["generator"]["kwargs"]["vividness"] = 0.8
+    (parent / "card.json").write_text(json.dumps(card))
+    (tmp_path / "tiny.toml").write_text(TINY_TOML)
+    run_inprocess(tmp_path / "tiny.toml", color_dir, tmp_path / "ft", [*CHROMA, "train.steps=2", "log.ckpt_every=2"],
+                  init_from=parent)
+    child = json.loads((tmp_path / "ft" / "checkpoints" / "step-00000002" / "card.json").read_text())
+    assert child["generator"]["kwargs"]["vividness"] == 0.0
+    G, _ = load_generator(tmp_path / "ft" / "checkpoints" / "step-00000002")
+    assert G.vividness == 0.0

@@ -259,6 +259,11 @@ class Trainer:
                 cfg.model.discriminator = card["discriminator"]["name"]
                 cfg.model.discriminator_kwargs = dict(card["discriminator"]["kwargs"])
             self.parent = parent_summary(card)
+            if getattr(G, "vividness", 0.0):
+                # chosen after training, on the parent's validation pictures; this run's own
+                # choice comes from `colorize temperature` on its checkpoints
+                G.vividness = cfg.model.generator_kwargs["vividness"] = 0.0
+                log.info("vividness reset to 0 for training (choose it afterwards with `colorize temperature`)")
             log.info("initialized from %s (step %s)", self.init_from, card.get("step"))
         if self.prior is not None and hasattr(G, "set_color_prior"):  # validation sees vividness as inference will
             G.set_color_prior(self.prior)
