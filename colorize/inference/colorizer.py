@@ -113,13 +113,9 @@ class Colorizer:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.device = pick_device(device)
         model, self.card = load_generator(self.checkpoint_dir, "cpu")
+        self.vividness = getattr(model, "vividness", None)  # None: the model has no such setting
         if vividness is not None:
-            if not hasattr(model, "vividness"):
-                raise ValueError(f"{self.checkpoint_dir}: this model has no vividness setting (chroma-unet only)")
-            if vividness < 0:
-                raise ValueError(f"vividness must be 0 or more, got {vividness}")
-            model.vividness = float(vividness)
-        self.vividness = getattr(model, "vividness", None)
+            self.vividness = model.vividness = self._checked_vividness(vividness)
         self.multiple = int(getattr(model, "multiple", 1))
         model = fuse_conv_bn(model.eval())
         # channels_last lets oneDNN (CPU) and cuDNN pick their fastest convolution kernels.
@@ -162,16 +158,21 @@ class Colorizer:
     def predict(self, works: Sequence[torch.Tensor], vividness: float | None = None) -> list[np.ndarray]:
         """The model's colors (uint8 h x w x 3) for inputs that all share one shape, in one pass.
         `vividness` overrides the Colorizer's for this call (the app's per-request choice)."""
-        if vividness is not None and (self.vividness is None or vividness < 0):
-            raise ValueError(f"vividness must be 0 or more, for a chroma-unet model; got {vividness}")
         with self._lock:
-            if vividness is None:
-                return list(self._forward_with_retry(torch.stack(list(works))))
-            self.model.vividness = float(vividness)
+            if vividness is not None:
+                self.model.vividness = self._checked_vividness(vividness)
             try:
                 return list(self._forward_with_retry(torch.stack(list(works))))
             finally:
-                self.model.vividness = self.vividness
+                if vividness is not None:
+                    self.model.vividness = self.vividness
+
+    def _checked_vividness(self, vividness: float) -> float:
+        if self.vividness is None:
+            raise ValueError(f"{self.checkpoint_dir}: this model has no vividness setting (chroma-unet only)")
+        if vividness < 0:
+            raise ValueError(f"vividness must be 0 or more, got {vividness}")
+        return float(vividness)
 
     def finish(self, page: Page, rgb: np.ndarray, background: str | None = None) -> Image.Image:
         """`background` overrides the Colorizer's for this page (the app's per-request choice)."""

@@ -69,13 +69,14 @@ class ChromaUNet(nn.Module):
         self.color_prior = torch.as_tensor(prior, dtype=torch.float32).flatten()
         if self.color_prior.numel() != NUM_CLASSES:
             raise ValueError(f"color prior has {self.color_prior.numel()} classes, the model {NUM_CLASSES}")
+        self._unit_bias = vividness_bias(self.color_prior, 1.0)  # once, not per forward pass
 
     def _class_bias(self) -> torch.Tensor | None:
         if not self.vividness:
             return None
         if self.color_prior is None:
             raise ValueError("vividness needs the training color prior (the card's chroma_prior)")
-        return vividness_bias(self.color_prior, self.vividness)
+        return self.vividness * self._unit_bias
 
     def encoder_parameters(self):
         """The contracting path: what `--freeze encoder` keeps fixed when fine-tuning."""
