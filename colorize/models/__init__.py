@@ -7,12 +7,13 @@ from typing import Any
 
 from torch import nn
 
+from colorize.models.chroma_s2d import ChromaS2D
 from colorize.models.chroma_unet import ChromaUNet
 from colorize.models.init import init_weights
 from colorize.models.patchgan import PatchDiscriminator
 from colorize.models.unet import UNetGenerator
 
-GENERATORS: dict[str, type[nn.Module]] = {"unet": UNetGenerator, "chroma-unet": ChromaUNet}
+GENERATORS: dict[str, type[nn.Module]] = {"unet": UNetGenerator, "chroma-unet": ChromaUNet, "chroma-s2d": ChromaS2D}
 DISCRIMINATORS: dict[str, type[nn.Module]] = {"patchgan": PatchDiscriminator}
 
 
@@ -46,4 +47,4 @@ def build_discriminator(name: str, kwargs: dict[str, Any], init: bool = True) ->
     return init_weights(model) if init else model
 
 
-__all__ = ["unwrap", "build_generator", "build_discriminator", "UNetGenerator", "ChromaUNet", "PatchDiscriminator", "init_weights"]
+__all__ = ["unwrap", "build_generator", "build_discriminator", "UNetGenerator", "ChromaUNet", "ChromaS2D", "PatchDiscriminator", "init_weights"]

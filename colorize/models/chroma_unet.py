@@ -13,11 +13,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from colorize.chroma import NUM_CLASSES, annealed_mean, vividness_bias, ycc_to_rgb
+from colorize.chroma import NUM_CLASSES, annealed_mean, ycc_to_rgb
+from colorize.models.readout import ChromaReadout
 from colorize.models.unet import Down, Up
 
 
-class ChromaUNet(nn.Module):
+class ChromaUNet(ChromaReadout, nn.Module):
     """`depth` downsamplings below the stem, widths `base * 2**level` capped at `max_ch`.
     forward(x) -> RGB in [-1, 1]; forward(x, return_logits=True) -> (RGB, class logits, luma),
     the logits and luma at half resolution, for the training losses."""
@@ -30,7 +31,7 @@ class ChromaUNet(nn.Module):
         self.multiple = 2**depth
         self.temperature = float(temperature)
         self.vividness = float(vividness)  # used in eval mode, with the training color prior
-        self.color_prior: torch.Tensor | None = None  # set_color_prior: the card's chroma_prior
+        self.color_prior = None  # set_color_prior: the card's chroma_prior
         widths = [min(base * 2**i, max_ch) for i in range(depth + 1)]
         stem_ch = max(8, widths[0] // 2)
         self.stem = nn.Sequential(nn.Conv2d(in_ch, stem_ch, 3, padding=1, bias=False), _norm(norm, stem_ch), nn.ReLU())
@@ -64,24 +65,13 @@ class ChromaUNet(nn.Module):
         rgb = F.interpolate(rgb, size=(h, w), mode="bilinear", align_corners=False).clamp(-1, 1)
         return (rgb, logits, luma) if return_logits else rgb
 
-    def set_color_prior(self, prior) -> None:
-        """The training set's color frequencies over the classes (the card's chroma_prior)."""
-        self.color_prior = torch.as_tensor(prior, dtype=torch.float32).flatten()
-        if self.color_prior.numel() != NUM_CLASSES:
-            raise ValueError(f"color prior has {self.color_prior.numel()} classes, the model {NUM_CLASSES}")
-        self._unit_bias = vividness_bias(self.color_prior, 1.0)  # once, not per forward pass
-
-    def _class_bias(self) -> torch.Tensor | None:
-        if not self.vividness:
-            return None
-        if self.color_prior is None:
-            raise ValueError("vividness needs the training color prior (the card's chroma_prior)")
-        return self.vividness * self._unit_bias
+    def encoder_modules(self) -> tuple[nn.Module, ...]:
+        """The contracting path: what `--freeze encoder` keeps fixed when fine-tuning."""
+        return (self.stem, self.encoder)
 
     def encoder_parameters(self):
-        """The contracting path: what `--freeze encoder` keeps fixed when fine-tuning."""
-        yield from self.stem.parameters()
-        yield from self.encoder.parameters()
+        for module in self.encoder_modules():
+            yield from module.parameters()
 
 
 def _norm(kind: str, channels: int) -> nn.Module:

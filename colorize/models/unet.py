@@ -94,7 +94,10 @@ class UNetGenerator(nn.Module):
             y = up(y, skips.pop())
         return torch.tanh(self.head(y))
 
-    def encoder_parameters(self):
+    def encoder_modules(self) -> tuple[nn.Module, ...]:
         """The contracting path: what `--freeze encoder` keeps fixed when fine-tuning."""
-        yield from self.stem.parameters()
-        yield from self.encoder.parameters()
+        return (self.stem, self.encoder)
+
+    def encoder_parameters(self):
+        for module in self.encoder_modules():
+            yield from module.parameters()

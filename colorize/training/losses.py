@@ -40,7 +40,7 @@ def reconstruction(cfg: LossConfig, fake: torch.Tensor, target: torch.Tensor,
                    extras: tuple | None = None, class_weights: torch.Tensor | None = None
                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The generator's loss without its adversarial term. `extras` = (class logits, luma) at half
-    resolution from a chroma-unet (objective chroma_classes). "g_mse" is always the MSE the
+    resolution from a chroma-unet or chroma-s2d (objective chroma_classes). "g_mse" is always the MSE the
     objective promises: RGB for "rgb", chroma for "chroma_classes"."""
     fake, target = fake.float(), target.float()
     if cfg.objective == "rgb":
@@ -60,10 +60,12 @@ def reconstruction(cfg: LossConfig, fake: torch.Tensor, target: torch.Tensor,
         mse, luma_mse = F.mse_loss(fake_ycc[:, 1:], ycc[:, 1:]), F.mse_loss(fake_ycc[:, :1], ycc[:, :1])
         return cfg.lambda_mse * mse + cfg.lambda_luma * luma_mse, {"g_mse": mse, "g_luma": luma_mse}
     logits, luma = extras
-    half = F.avg_pool2d(ycc, 2)
-    ce = classification_loss(logits, half[:, 1:], class_weights)
+    # The classes and luma come at a fraction of the image's resolution (1/2 for chroma-unet, 1/4
+    # for chroma-s2d): the target is averaged down to theirs.
+    coarse = F.adaptive_avg_pool2d(ycc, logits.shape[-2:])
+    ce = classification_loss(logits, coarse[:, 1:], class_weights)
     mse = F.mse_loss(rgb_to_ycc(fake)[:, 1:], ycc[:, 1:])
-    luma_mse = F.mse_loss(luma.float(), half[:, :1])
+    luma_mse = F.mse_loss(luma.float(), F.adaptive_avg_pool2d(ycc[:, :1], luma.shape[-2:]))
     total = cfg.lambda_ce * ce + cfg.lambda_mse * mse + cfg.lambda_luma * luma_mse
     return total, {"g_ce": ce, "g_mse": mse, "g_luma": luma_mse}
 
