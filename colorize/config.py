@@ -26,6 +26,10 @@ class DataConfig:
     scale_min: float = 0.8  # random-resized-crop scale range (fraction of the cached image area)
     flip: bool = True
     augment: bool = True
+    # Color hints (colorize.hints): the share of training samples given hints made from the truth
+    # (0 = a hint-free model's 1-channel input), and among those, the share with turned hues.
+    hints: float = 0.0
+    hint_recolor: float = 0.0
 
 
 @dataclass

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 
 from colorize.data.cache import CachedImage, cache_all, cache_side_for, read_cached
 from colorize.data.synth import synthesize_input
+from colorize.hints import encode_numpy, hint_count, rotate_hue, synthesize_hints
 from colorize.images import ImageLoadError, reduce_to_side
 
 log = logging.getLogger(__name__)
@@ -83,10 +84,26 @@ class PairDataset(Dataset):
         # line art is at the working size (not the thick blobs of lines drawn at 96 px).
         inp = synthesize_input(patch, rng, cfg.p_gray, cfg.p_xdog, cfg.p_edges, mix=augment)
         inp, patch = reduce_pair(inp, patch, self.size)
+        hints = None
+        if self.train and cfg.hints > 0:
+            patch, hints = self.hints(patch, rng)
         # Scale in numpy: torch's intra-op thread pool costs milliseconds on tensors this small.
         target = patch.transpose(2, 0, 1).astype(np.float32, order="C") * np.float32(1 / 127.5) - np.float32(1)
-        inp = inp[None] * np.float32(2) - np.float32(1)
-        return torch.from_numpy(inp), torch.from_numpy(target)
+        inp = torch.from_numpy(inp[None] * np.float32(2) - np.float32(1))
+        if hints is not None:
+            inp = torch.cat([inp, hints])
+        return inp, torch.from_numpy(target)
+
+    def hints(self, patch: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, torch.Tensor]:
+        """Color hints from the true picture (colorize.hints), as extra input channels. Among the
+        samples with hints, a share `data.hint_recolor` has the picture's hues turned first (hints
+        and target alike): the model learns to follow a hint's color, not only likely colors."""
+        count = hint_count(rng, self.cfg.hints)
+        u_turn, angle = rng.random(), rng.uniform(0, 2 * np.pi)
+        if count and u_turn < self.cfg.hint_recolor:
+            patch = rotate_hue(patch, angle)
+        colors, mask = synthesize_hints(patch, rng, count)
+        return patch, encode_numpy(colors, mask)
 
     def load(self, i: int) -> np.ndarray:
         """Image i from the cache. If it became unreadable (cache and source both gone), warn once

@@ -38,6 +38,12 @@ def grad_norm(params, clip: float) -> torch.Tensor:
     return torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
 
 
+def drawing(inp: torch.Tensor) -> torch.Tensor:
+    """The discriminator judges colors given the drawing alone: color hints (input channels
+    after the first) are the generator's to follow, and the reconstruction losses check that."""
+    return inp[:, :1]
+
+
 @dataclass
 class StepResult:
     logs: dict[str, torch.Tensor]
@@ -69,6 +75,7 @@ class GanStep:
     def _judge_fake(self, inp: torch.Tensor, fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """D's verdict on the fakes for the generator's update; a D with batch statistics sees them
         beside the real pairs, as in its own update."""
+        inp = drawing(inp)
         if not self.batch_stats:
             return self.D(inp, fake)
         return self.D(torch.cat([inp, inp]), torch.cat([target.to(fake.dtype), fake])).chunk(2)[1]
@@ -98,7 +105,8 @@ class GanStep:
             with self._autocast():
                 # Real and fake pairs in one pass: a discriminator with batch statistics could
                 # otherwise tell them apart by those statistics instead of by their colors.
-                both = self.D_run(torch.cat([inp, inp]), torch.cat([target.to(fake.dtype), fake.detach()])).float()
+                cond = drawing(inp)
+                both = self.D_run(torch.cat([cond, cond]), torch.cat([target.to(fake.dtype), fake.detach()])).float()
                 real_logits, fake_logits = both.chunk(2)
                 loss_d = d_loss(self.loss.gan, real_logits, fake_logits)
             check_finite(step_no, {"d_loss": loss_d})

@@ -265,11 +265,14 @@ class Trainer:
                 G.vividness = cfg.model.generator_kwargs["vividness"] = 0.0
                 log.info("vividness reset to 0 for training (choose it afterwards with `colorize temperature`)")
             log.info("initialized from %s (step %s)", self.init_from, card.get("step"))
+        if cfg.data.hints > 0 and not getattr(G, "takes_hints", False):
+            raise ValueError(f"data.hints = {cfg.data.hints:g} needs a generator with hint channels "
+                             f"(chroma-s2d with hint_ch = 4); {cfg.model.generator!r} takes none")
         if self.prior is not None and hasattr(G, "set_color_prior"):  # validation sees vividness as inference will
             G.set_color_prior(self.prior)
         frozen: list[nn.Module] = []
         if "encoder" in self.freeze:
-            frozen = [G.stem, G.encoder]
+            frozen = list(G.encoder_modules())
             for p in G.encoder_parameters():
                 p.requires_grad_(False)
         if self.info.enabled and self.device.type == "cuda":  # one set of batch statistics over all GPUs
