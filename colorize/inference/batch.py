@@ -28,6 +28,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from colorize.fileio import atomic_path, atomic_write_bytes, remove_stale_parts
+from colorize.hints import HintError, load_rgba
 from colorize.images import IMAGE_SUFFIXES, ImageLoadError, open_image
 from colorize.inference.colorspace import chroma_fraction
 from colorize.inference.paint import BACKGROUNDS
@@ -86,6 +87,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=">= 0: how far colors lean towards rarer, brighter ones (0 = as trained, muted; "
         "default: the card's)",
+    )
+    p.add_argument(
+        "--hints",
+        type=Path,
+        default=None,
+        help="folder of color hints: IN_DIR/sub/name.ext takes HINTS/sub/name.png (an archive's page "
+        "HINTS/book.cbz/name.png), an RGBA image of any size whose pixels with alpha >= 128 are "
+        "hints in their color; pages without one are colored hint-free",
     )
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="decode/encode threads")
 
@@ -146,6 +155,11 @@ class Job:
     dest: Path | None = None  # output file (plain images)
     out_name: str = ""  # output member name (archives)
     copy: bool = False  # archive member that is not an image: copied unchanged
+
+    @property
+    def archive_label(self) -> str:
+        """The archive's path relative to IN_DIR (for an archive member)."""
+        return self.label.split(":", 1)[0]
 
 
 @dataclass
@@ -269,7 +283,15 @@ class Batch:
             and chroma_fraction(image) > COLORED_FRACTION
         ):
             raise Skip()
-        return self.colorizer.prepare(image)
+        return self.colorizer.prepare(image, self.hints_for(job))
+
+    def hints_for(self, job: Job):
+        """The page's hint image (same relative path and stem under --hints, .png), or None."""
+        if getattr(self.args, "hints", None) is None:
+            return None
+        rel = Path(job.archive_label, Path(job.member).with_suffix(".png")) if job.archive else Path(job.label).with_suffix(".png")
+        path = self.args.hints / rel
+        return load_rgba(path) if path.is_file() else None
 
     def encode(self, image: Image.Image) -> bytes:
         if self.kind == "JPEG" and image.mode == "RGBA":
@@ -376,7 +398,7 @@ class Batch:
     def fail(self, job: Job, exc: Exception) -> None:
         if str(exc).startswith(job.label):
             message = str(exc)
-        elif isinstance(exc, (ImageLoadError, OSError)):
+        elif isinstance(exc, (ImageLoadError, OSError, HintError)):
             message = f"{job.label}: {exc}"
         else:  # unexpected: the type helps a bug report
             message = f"{job.label}: {type(exc).__name__}: {exc}"
@@ -412,6 +434,8 @@ def summary(batch: Batch, plan_: Plan) -> str:
 def main(args: argparse.Namespace) -> int:
     started = time.time()
     problem = check_folders(args.in_dir, args.out_dir)
+    if not problem and args.hints is not None and not args.hints.is_dir():
+        problem = f"{args.hints}: no such hints folder"
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

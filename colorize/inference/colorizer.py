@@ -2,11 +2,13 @@
 are thin shells around it.
 
 An image goes through three steps, split so the batch command can overlap them:
-  prepare (CPU): any Pillow image -> full-size luma, alpha, a small gray model input, and the
-    drawing's line-bounded regions and paper (paint.analyse, at up to 1600 px);
+  prepare (CPU): any Pillow image (and optional color hints) -> full-size luma, alpha, a small
+    model input (gray, and the hints for a model that takes them), and the drawing's line-bounded
+    regions and paper (paint.analyse, at up to 1600 px);
   predict (model, batched): small gray -> the model's colors at the working size;
-  finish (CPU): the model's colors laid over the regions (paint.paint), then over the input's
-    full-size detail (colorspace.compose) -> the colored image, same size.
+  finish (CPU): the model's colors laid over the regions (paint.paint), the hints over those
+    (hint_fill: a region with one hint color is filled with it), then over the input's full-size
+    detail (colorspace.compose) -> the colored image, same size.
 The network only ever sees the working size (a long side of `size` pixels, padded to the multiple
 the network needs), so time and memory at full size come from the cheap steps around it.
 """
@@ -27,10 +29,12 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from colorize import hints as hint_codec
 from colorize.checkpoint import load_generator
 from colorize.device import pick_device
 from colorize.images import open_image, reduce_to_side, split_alpha
 from colorize.inference.colorspace import compose
+from colorize.inference.hint_fill import HintLayer, apply_hints, hint_layer
 from colorize.inference.paint import BACKGROUNDS, Drawing, analyse, paint
 
 log = logging.getLogger(__name__)
@@ -75,8 +79,10 @@ class Page:
     gray: Image.Image  # full-size luma, mode "L"
     alpha: Image.Image | None  # full-size alpha, None when opaque
     small: Image.Image  # the luma at the working size, "L"
-    work: torch.Tensor  # `small` as [1, h, w] float32 in [-1, 1] (paper +1, ink -1), unpadded
+    work: torch.Tensor  # `small` as [1, h, w] float32 in [-1, 1] (paper +1, ink -1), unpadded,
+    # then, for a model that takes hints, the hint planes (colorize.hints; zeros without hints)
     drawing: Drawing  # its regions and paper, at up to paint.ANALYSIS_SIDE
+    hints: HintLayer | None = None  # the user's hints at the drawing's resolution
 
     @property
     def size(self) -> tuple[int, int]:
@@ -117,6 +123,8 @@ class Colorizer:
         if vividness is not None:
             self.vividness = model.vividness = self._checked_vividness(vividness)
         self.multiple = int(getattr(model, "multiple", 1))
+        # A model without hint channels still takes hints: region fill is then all they do.
+        self.takes_hints = bool(getattr(model, "takes_hints", False))
         model = fuse_conv_bn(model.eval())
         # channels_last lets oneDNN (CPU) and cuDNN pick their fastest convolution kernels.
         self.model = model.to(self.device, memory_format=torch.channels_last)
@@ -144,7 +152,11 @@ class Colorizer:
         )
 
     # -- the three steps -------------------------------------------------------------------------
-    def prepare(self, image: Image.Image | str | Path) -> Page:
+    def prepare(self, image: Image.Image | str | Path, hints: Image.Image | str | Path | None = None) -> Page:
+        """`hints`: an RGBA image of any size (scaled to the page), or its path; pixels with
+        alpha >= 128 are hints in their RGB color. None: hint-free."""
+        if isinstance(hints, (str, Path)):
+            hints = hint_codec.load_rgba(hints)
         if isinstance(image, Image.Image):
             if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
                 image = ImageOps.exif_transpose(image)
@@ -153,7 +165,13 @@ class Colorizer:
         gray, alpha = to_gray(image)
         small = reduce_to_side(gray, self.size)  # never upscaled: a small image runs at its own size
         work = torch.from_numpy(np.asarray(small, dtype=np.float32)).div_(127.5).sub_(1.0)[None]
-        return Page(gray, alpha, small, work, analyse(gray, self.size))
+        drawing = analyse(gray, self.size)
+        layer = hint_layer(hints, drawing.luma.shape[::-1]) if hints is not None else None
+        if self.takes_hints:  # always the same channels, so hinted and hint-free pages batch together
+            planes = (hint_codec.from_rgba(hints, small.size)[0] if layer is not None
+                      else torch.zeros(hint_codec.HINT_CHANNELS, *work.shape[-2:]))
+            work = torch.cat([work, planes])
+        return Page(gray, alpha, small, work, drawing, layer)
 
     def predict(self, works: Sequence[torch.Tensor], vividness: float | None = None) -> list[np.ndarray]:
         """The model's colors (uint8 h x w x 3) for inputs that all share one shape, in one pass.
@@ -180,20 +198,24 @@ class Colorizer:
         if background not in BACKGROUNDS:
             raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
         planes = paint(page.drawing, page.small, rgb, self.shading, background)
-        out = compose(page.gray, planes.chroma, planes.gain, planes.multiply)
+        chroma, gain = planes.chroma, planes.gain
+        if page.hints is not None:
+            chroma, gain = apply_hints(chroma, gain, planes.multiply, page.drawing.regions, page.hints)
+        out = compose(page.gray, chroma, gain, planes.multiply)
         if page.alpha is not None:
             out.putalpha(page.alpha)
         return out
 
     def colorize(self, image: Image.Image | str | Path, background: str | None = None,
-                 vividness: float | None = None) -> Image.Image:
-        """One image in, the colored image out: same size; RGBA when the input had transparency."""
-        page = self.prepare(image)
+                 vividness: float | None = None, hints: Image.Image | str | Path | None = None) -> Image.Image:
+        """One image in, the colored image out: same size; RGBA when the input had transparency.
+        `hints`: color hints, an RGBA image (see prepare), or None."""
+        page = self.prepare(image, hints)
         return self.finish(page, self.predict([page.work], vividness)[0], background)
 
     # -- the model ------------------------------------------------------------------------------
     def _forward(self, x: torch.Tensor) -> np.ndarray:
-        """[N, 1, h, w] in [-1, 1] -> uint8 [N, h, w, 3] RGB."""
+        """[N, C, h, w] (gray in [-1, 1], then any hint planes) -> uint8 [N, h, w, 3] RGB."""
         h, w = x.shape[-2:]
         m = self.multiple
         x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate")  # paper-colored edges, cropped below
