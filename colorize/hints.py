@@ -71,16 +71,18 @@ def hint_count(rng: np.random.Generator, p_hints: float) -> int:
     return min(MAX_HINTS, int(np.exp(u_count * np.log(MAX_HINTS + 1))))
 
 
-def synthesize_hints(target: np.ndarray, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+def synthesize_hints(target: np.ndarray, rng: np.random.Generator, count: int,
+                     scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """`count` hints made from the true picture (uint8 h x w x 3): (RGB uint8 h x w x 3, mask
-    bool h x w). Half round dabs and half short strokes, 1-6 px across at the training size, at
-    random places, each in the median true color under it (a user paints one color a stroke)."""
+    bool h x w). Half round dabs and half short strokes, 1-6 px across at the training size (x
+    `scale` for larger pictures), at random places, each in the median true color under it (a
+    user paints one color a stroke)."""
     h, w = target.shape[:2]
     mask = np.zeros((h, w), bool)
     colors = np.zeros_like(target)
     for _ in range(count):
-        radius = rng.uniform(0.8, 3.0)
-        points = _stroke(rng, h, w) if rng.random() < 0.5 else rng.uniform((0, 0), (h, w))[None]
+        radius = rng.uniform(0.8, 3.0) * scale
+        points = _stroke(rng, h, w, scale) if rng.random() < 0.5 else rng.uniform((0, 0), (h, w))[None]
         # Only the stroke's bounding box is drawn in: dozens of hints cost a millisecond or two.
         y0, x0 = np.maximum(np.floor(points.min(axis=0) - radius), 0).astype(int)
         y1, x1 = np.minimum(np.ceil(points.max(axis=0) + radius) + 1, (h, w)).astype(int)
@@ -103,12 +105,12 @@ def encode_numpy(colors: np.ndarray, mask: np.ndarray) -> torch.Tensor:
     return encode(rgb, torch.from_numpy(mask.astype(np.float32))[None, None])[0]
 
 
-def _stroke(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+def _stroke(rng: np.random.Generator, h: int, w: int, scale: float = 1.0) -> np.ndarray:
     """Points along a short, slightly bent stroke (about 4-16 px at the training size)."""
     start = rng.uniform((0, 0), (h, w))
     angle, bend = rng.uniform(0, 2 * np.pi), rng.uniform(-0.5, 0.5)
-    length = rng.uniform(4, 16)
-    t = np.linspace(0, 1, max(2, int(length)))
+    length = rng.uniform(4, 16) * scale
+    t = np.linspace(0, 1, max(2, int(length / max(1.0, scale))))
     a = angle + bend * t
     return start + np.stack([np.sin(a), np.cos(a)], axis=1) * (t * length)[:, None]
 
@@ -120,5 +122,11 @@ def rotate_hue(rgb: np.ndarray, angle: float) -> np.ndarray:
     cb, cr = ycc[..., 1] - 128, ycc[..., 2] - 128
     c, s = np.cos(angle), np.sin(angle)
     ycc[..., 1], ycc[..., 2] = c * cb - s * cr + 128, s * cb + c * cr + 128
-    out = Image.fromarray(np.clip(ycc + 0.5, 0, 255).astype(np.uint8), "YCbCr").convert("RGB")
-    return np.asarray(out)
+    planes = np.clip(ycc + 0.5, 0, 255).astype(np.uint8)
+    return np.asarray(Image.merge("YCbCr", [Image.fromarray(planes[..., c]) for c in range(3)]).convert("RGB"))
+
+
+def to_rgba(colors: np.ndarray, mask: np.ndarray) -> Image.Image:
+    """synthesize_hints' output as a user's hint image: RGBA, opaque where hints are."""
+    alpha = np.where(mask, 255, 0).astype(np.uint8)
+    return Image.fromarray(np.dstack([colors, alpha]), "RGBA")

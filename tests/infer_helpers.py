@@ -83,3 +83,30 @@ def mean_chroma(image: Image.Image) -> float:
     """Mean distance of Cb, Cr from neutral, in 8-bit levels: 0 for any gray image."""
     ycc = np.asarray(image.convert("RGB").convert("YCbCr"), dtype=np.int16)[..., 1:]
     return float(np.abs(ycc - 128).mean())
+
+
+S2D_TINY = {"hint_ch": 4, "base": 8, "depth": 1, "max_ch": 16, "blocks": [1]}
+
+
+def make_hint_checkpoint(folder: Path, seed: int = 0) -> Path:
+    """An untrained tiny chroma-s2d that takes color hints."""
+    import torch
+
+    torch.manual_seed(seed)
+    card = {**tiny_card(S2D_TINY), "generator": {"name": "chroma-s2d", "kwargs": dict(S2D_TINY)}}
+    return save_checkpoint(Path(folder), card, build_generator("chroma-s2d", S2D_TINY))
+
+
+def two_boxes(width: int = 320, height: int = 200) -> Image.Image:
+    """Line art of two closed boxes side by side (black 3 px outlines on white), mode "L"."""
+    im = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((20, 30, width // 2 - 10, height - 30), outline=0, width=3)
+    draw.rectangle((width // 2 + 10, 30, width - 20, height - 30), outline=0, width=3)
+    return im
+
+
+def box_interiors(width: int = 320, height: int = 200) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """(rows, cols) well inside the left and the right box of two_boxes."""
+    rows = slice(45, height - 45)
+    return (rows, slice(35, width // 2 - 25)), (rows, slice(width // 2 + 25, width - 35))

@@ -4,7 +4,10 @@ One command runs every set through the Colorizer the app uses (with its options 
 - `holdout-gray`, `holdout-lineart`: the paired held-out figures of `eval` (CIEDE2000, CbCr error,
   colorfulness ratio, the share of images where the model beats the gray passthrough);
 - `lineart`, `manga`: real inputs without a reference, scored by colorize.evaluation.noref (clean paper, clean
-  speech bubbles, flat fill of line-bounded regions, colored share).
+  speech bubbles, flat fill of line-bounded regions, colored share);
+- `hints-gray`, `hints-lineart`: the hints curve on the held-out pictures (error for 0 to 30 hints
+  made from the truth, against gray and nearest-hint chroma; hints kept), and `hints-spill`: one
+  stroke in one closed region of each real line art (see colorize.evaluation.hints_eval).
 Writes metrics.json, summary.md (also printed) and one side-by-side sheet per set (split over
 several PNGs). Several --checkpoint, or --compare of earlier runs, give one comparison table.
 """
@@ -27,7 +30,9 @@ from colorize.fileio import atomic_write_text
 log = logging.getLogger("colorize.evaluation.quality")
 
 SETS = {"lineart": ("lineart", None), "manga": ("manga", None),
-        "holdout-gray": ("holdout", "gray"), "holdout-lineart": ("holdout", "lineart")}
+        "holdout-gray": ("holdout", "gray"), "holdout-lineart": ("holdout", "lineart"),
+        "hints-gray": ("holdout", "hints:gray"), "hints-lineart": ("holdout", "hints:lineart"),
+        "hints-spill": ("lineart", "spill")}
 NOREF_KEYS = ("paper_clean", "bubble_clean", "flat_fill", "colored_share")
 PAIRED_KEYS = ("deltaE", "cbcr_error", "colorfulness_ratio")
 TARGETS = {"paper_clean": ">= 0.95", "bubble_clean": ">= 0.90", "flat_fill": ">= 0.85", "colored_share": ">= 0.40"}
@@ -131,6 +136,16 @@ def run_paired(colorizer, checkpoint, folder: Path, mode: str, args, row_height:
     return result, sheet_rows
 
 
+def run_hints(colorizer, folder: Path, mode: str, args, out: Path) -> dict:
+    from colorize.evaluation import hints_eval
+
+    if mode == "spill":
+        return hints_eval.no_spill(colorizer, folder, args.limit)
+    result = hints_eval.hint_curve(colorizer, folder, mode.split(":")[1], args.max_side, args.seed, args.limit)
+    result["plot"] = hints_eval.plot_curve(result, out / f"hints-{result['mode']}.png").relative_to(out).as_posix()
+    return result
+
+
 def run_quality(checkpoint: str, args, out: Path) -> dict:
     """Every chosen set through one Colorizer; writes the sheets, returns the report."""
     from colorize.evaluation.sheets import write_sheets
@@ -149,6 +164,10 @@ def run_quality(checkpoint: str, args, out: Path) -> dict:
         if mode is None:
             result, rows = run_noref(colorizer, data / folder, args.limit, args.measure_side, args.row_height)
             what = "input | output | measured (paper blue, bubbles green, closed regions tinted)"
+        elif mode.startswith("hints:") or mode == "spill":
+            result = run_hints(colorizer, data / folder, mode, args, out)
+            report["sets"][name] = {**result, "seconds": round(time.perf_counter() - t, 1)}
+            continue
         else:
             result, rows = run_paired(colorizer, checkpoint, data / folder, mode, args, args.row_height)
             what = "input | output | target"
@@ -165,7 +184,7 @@ def summary(reports: dict[str, dict]) -> str:
     names = list(dict.fromkeys(s for r in reports.values() for s in r["sets"]))
     lines = []
     paired = [s for s in names if s.startswith("holdout")]
-    noref = [s for s in names if not s.startswith("holdout")]
+    noref = [s for s in names if not s.startswith(("holdout", "hints"))]
     if noref:
         lines += ["Real inputs, no reference (mean over images; chroma = |CbCr| in 0-255 levels)", "",
                   "| set | run | images | " + " | ".join(NOREF_KEYS) + " |",
@@ -189,7 +208,36 @@ def summary(reports: dict[str, dict]) -> str:
                     wins = _fmt(rep["model_beats_baseline_share"]["deltaE"]) if who == "model" else ""
                     lines.append(f"| {s} | {label} | {rep['count']} | {cells} | {wins} |")
         lines.append("")
+    lines += hints_summary(reports, [s for s in names if s.startswith("hints")])
     return "\n".join(lines)
+
+
+def hints_summary(reports: dict[str, dict], sets: list[str]) -> list[str]:
+    """The hints curve (CbCr error, deltaE after the slash), hints kept and spill, per run."""
+    lines = []
+    for s in sets:
+        for label, report in reports.items():
+            rep = report["sets"].get(s)
+            if not rep:
+                continue
+            if rep["kind"] == "spill":
+                m = rep["mean"]
+                lines += [f"{s} ({label}, {rep['count']} line-art pages): one stroke fills {m['covered']:.3f} of its "
+                          f"region ({m['covered_90_share']:.2f} of pages >= 0.90; target >= 0.90), neighbours move "
+                          f"{m['neighbour_change']:.2f} CbCr (target < 3)", ""]
+                continue
+            ks = list(rep["curve"])
+            lines += [f"{s} ({label}, {rep['count']} images): CbCr error / deltaE by number of hints K", "",
+                      "| K | " + " | ".join(ks) + " |", "|---|" + "---:|" * len(ks)]
+            for who in ("model", "nearest_hint", "gray"):
+                cells = " | ".join(f"{rep['curve'][k][who]['cbcr_error']:.2f} / {rep['curve'][k][who]['deltaE']:.2f}"
+                                   for k in ks)
+                lines.append(f"| {who} | {cells} |")
+            kept = rep["kept"]
+            lines += ["", f"hints kept at K=10 (output within 8 CbCr of the hint under the dab): true colors "
+                      f"{_fmt(kept['true']['share'])} of {kept['true']['dabs']}, turned hues "
+                      f"{_fmt(kept['turned']['share'])} of {kept['turned']['dabs']} (target >= 0.95)", ""]
+    return lines
 
 
 def _labels(paths: list[str]) -> list[str]:
@@ -232,6 +280,6 @@ def main(args: argparse.Namespace) -> int:
         atomic_write_text(out / "compare.md", table + "\n")
     print(table)
     for label, report in reports.items():
-        sheets = sum(len(s["sheets"]) for s in report["sets"].values())
+        sheets = sum(len(s.get("sheets", [])) for s in report["sets"].values())
         print(f"{label}: {report['seconds']} s, {sheets} sheets under {out if len(reports) == 1 else out / label}/sheets")
     return 0
