@@ -46,7 +46,8 @@ def test_all_checks_pass_and_write_their_figures(project, capsys, monkeypatch):
     assert run(project, "all", "--out", str(out)) == 0
     text = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
-    assert [s["check"] for s in summary] == ["data", "init", "zero-lr", "gradients", "overfit", "lr-range", "features"]
+    assert [s["check"] for s in summary] == ["data", "init", "precision", "zero-lr", "gradients", "overfit", "lr-range",
+                                             "features"]
     assert all(s["status"] in ("PASS", "WARN") for s in summary), summary
     assert "check      status  summary" in text and "PASS data:" in text
     for check, png in [("data", "pairs.png"), ("overfit", "curve.png"), ("lr-range", "lr_range.png"),
@@ -54,6 +55,24 @@ def test_all_checks_pass_and_write_their_figures(project, capsys, monkeypatch):
         assert (out / check / png).stat().st_size > 0
         result = json.loads((out / check / "result.json").read_text())
         assert png in result["files"] and result["check"] == check
+    precision = json.loads((out / "precision" / "result.json").read_text())["figures"]
+    assert precision["requested"] == "auto" and set(precision["measured"]) == {"fp32", "bf16"}
+    assert f"precision: {precision['precision']} (auto: " in text
+
+
+def test_a_forced_precision_this_machine_runs_slower_is_a_warning(project, capsys, monkeypatch):
+    from colorize import device
+    from colorize.device import CpuFacts
+
+    # a CPU without native bf16, as the check would see and measure it (this one has bf16)
+    monkeypatch.setattr(device, "cpu_facts", lambda: CpuFacts("AVX2", "x86_64", (), "", "Intel Core i7"))
+    monkeypatch.setattr("colorize.diagnose.precision.time_precisions", lambda *a, **k: {"fp32": 3.7, "bf16": 23.8})
+    assert run(project, "precision", "--out", str(project / "prec"), "--set", "train.precision=bf16") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("WARN precision: bf16 (forced by precision = bf16; this CPU: no native bf16")
+    assert "precision = bf16 is forced, but this machine runs fp32 faster (measured 3.7 s fp32 vs 23.8 s bf16" in out
+    assert run(project, "precision", "--out", str(project / "prec")) == 0
+    assert capsys.readouterr().out.startswith("PASS precision: fp32 (auto: no native bf16")
 
 
 def test_a_failing_check_exits_1(project, capsys):

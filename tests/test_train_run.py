@@ -182,11 +182,41 @@ def test_precision_bf16_trains_and_is_recorded_as_resolved(tiny_config, color_di
 
 
 def test_precision_auto_is_recorded_as_what_ran(run_dir):
-    """On the CPU "auto" is fp32, and the card says fp32, never "auto" or a CUDA-only flag."""
+    """"auto" runs what colorize.device decides for this machine; the card says what ran (never
+    "auto" or a CUDA-only flag) and why, with the CPU's facts."""
+    from colorize.device import resolve_precision
+
+    expected = resolve_precision("auto", torch.device("cpu"))
     card = json.loads((run_dir / "checkpoints" / "step-00000012" / "card.json").read_text())
-    assert card["precision"] == "fp32" and card["config"]["train"]["precision"] == "fp32"
+    ran = expected.precision
+    assert card["precision"] == ran and card["config"]["train"]["precision"] == ran
     assert "amp" not in card["config"]["train"] and "cpu_bf16" not in card["config"]["train"]
-    assert json.loads((run_dir / "config.json").read_text())["train"]["precision"] == "fp32"
+    assert json.loads((run_dir / "config.json").read_text())["train"]["precision"] == ran
+    choice = card["precision_choice"]
+    assert choice["requested"] == "auto" and choice["precision"] == ran and choice["reason"] == expected.reason
+    assert choice["facts"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and choice["facts"]["cpu_model"]
+    assert json.loads((run_dir / "summary.json").read_text())["precision_reason"] == expected.reason
+
+
+def test_the_log_says_which_precision_ran_and_why_first(tiny_config, color_dir, tmp_path, monkeypatch, caplog):
+    """A CPU without native bf16 (facts given): "auto" trains fp32, and a forced bf16 trains
+    bf16 with a warning; the log's first line says so."""
+    import logging
+
+    from colorize import device
+    from colorize.device import CpuFacts
+
+    monkeypatch.setattr(device, "cpu_facts", lambda: CpuFacts("AVX2", "x86_64", (), "", "Intel Core i7"))
+    with caplog.at_level(logging.INFO, logger="colorize.training.train"):
+        summary = run_inprocess(tiny_config, color_dir, tmp_path / "auto", ["train.steps=1"])
+    assert summary["precision"] == "fp32" and "AVX2" in summary["precision_reason"]
+    assert caplog.messages[0].startswith("precision fp32: auto: no native bf16 (torch capability AVX2")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="colorize.training.train"):
+        summary = run_inprocess(tiny_config, color_dir, tmp_path / "bf16", ["train.steps=1", "train.precision=bf16"])
+    assert summary["precision"] == "bf16"
+    assert caplog.messages[0].startswith("precision bf16: forced by precision = bf16")
+    assert any(r.levelname == "WARNING" and "runs fp32 faster" in r.message for r in caplog.records)
 
 
 def test_freeze_without_init_from_is_refused(tiny_config, color_dir, tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 CHECKS = {
     "data": "colorize.diagnose.data",
     "init": "colorize.diagnose.init",
+    "precision": "colorize.diagnose.precision",
     "zero-lr": "colorize.diagnose.zero_lr",
     "gradients": "colorize.diagnose.gradients",
     "overfit": "colorize.diagnose.overfit",

@@ -1,4 +1,4 @@
-"""`diagnose all`: every check in order (data, init, zero-lr, gradients, overfit, lr-range,
+"""`diagnose all`: every check in order (data, init, precision, zero-lr, gradients, overfit, lr-range,
 features), each into its own sub-folder, then one summary table (printed and in summary.json)."""
 
 from __future__ import annotations

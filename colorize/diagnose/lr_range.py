@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from colorize.device import autocast
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
@@ -49,7 +50,8 @@ def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, int]:
 
 def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, configured_lr: float,
                    lr_min: float = 1e-7, lr_max: float = 1.0, steps: int = 100, betas=(0.5, 0.999),
-                   device: torch.device | str = "cpu", diverge: float = 4.0) -> CheckResult:
+                   device: torch.device | str = "cpu", diverge: float = 4.0, bf16: bool = False) -> CheckResult:
+    """`bf16`: under bf16 autocast, as the trainer runs on this machine (Setup.bf16)."""
     r = CheckResult("lr-range")
     f = r.figures
     G.train()
@@ -60,7 +62,8 @@ def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, confi
         for group in opt.param_groups:
             group["lr"] = lr
         inp, target = batches[k % len(batches)]
-        loss = recon_loss(G(inp.to(device)), target.to(device))
+        with autocast(device, bf16):
+            loss = recon_loss(G(inp.to(device)), target.to(device))
         value = float(loss.detach())
         lrs.append(lr)
         losses.append(value)
@@ -116,4 +119,4 @@ def check_lr_range(G: nn.Module, batches: list[Batch], recon_loss: LossFn, confi
 def run(setup: Setup, steps: int = 100, batches: int = 8) -> CheckResult:
     t = setup.cfg.train
     return check_lr_range(setup.generator(), setup.batches(batches), setup.loss_fn(), t.lr_g, steps=steps,
-                          betas=t.betas, device=setup.device)
+                          betas=t.betas, device=setup.device, bf16=setup.bf16())

@@ -10,6 +10,7 @@ import math
 import torch
 from torch import nn
 
+from colorize.device import autocast
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Setup
@@ -17,8 +18,10 @@ from colorize.diagnose.steps import LossFn, adam, forward, image
 
 
 def check_overfit(G: nn.Module, inp: torch.Tensor, target: torch.Tensor, recon_loss: LossFn, lr: float,
-                  max_steps: int = 300, drop: float = 0.9, betas=(0.5, 0.999), run=None) -> CheckResult:
-    """`run(G, inp)`: the generator's output as `recon_loss` takes it (default: G(inp))."""
+                  max_steps: int = 300, drop: float = 0.9, betas=(0.5, 0.999), run=None,
+                  bf16: bool = False) -> CheckResult:
+    """`run(G, inp)`: the generator's output as `recon_loss` takes it (default: G(inp)). `bf16`:
+    under bf16 autocast, as the trainer runs on this machine (Setup.bf16)."""
     r = CheckResult("overfit")
     f = r.figures
     G.train()
@@ -26,8 +29,9 @@ def check_overfit(G: nn.Module, inp: torch.Tensor, target: torch.Tensor, recon_l
     losses: list[float] = []
     mses: list[float] = []
     for _ in range(max_steps):
-        out = run(G, inp) if run else G(inp)
-        loss = recon_loss(out, target)
+        with autocast(inp.device, bf16):
+            out = run(G, inp) if run else G(inp)
+            loss = recon_loss(out, target)
         fake = image(out)
         losses.append(float(loss.detach()))
         mses.append(float(torch.mean((fake.detach().float() - target.float()) ** 2)))
@@ -73,4 +77,4 @@ def run(setup: Setup, steps: int = 300, batch_size: int = 4, lr: float | None = 
     t = setup.cfg.train
     return check_overfit(setup.generator(), inp[:batch_size].to(setup.device), target[:batch_size].to(setup.device),
                          setup.loss_fn(), lr if lr is not None else t.lr_g, steps, betas=t.betas,
-                         run=lambda G, x: forward(G, x, setup.cfg.loss))
+                         run=lambda G, x: forward(G, x, setup.cfg.loss), bf16=setup.bf16())

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from colorize.config import Config
-from colorize.device import pick_device, resolve_precision
+from colorize.device import PrecisionChoice, pick_device, precision_for_config
 from colorize.diagnose.steps import LossFn, default_recon
 from colorize.models import build_discriminator, build_generator
 
@@ -32,6 +32,7 @@ class Setup:
     sample: Batch | None = None  # a fixed (validation) sample for pictures
     train_set: object = None  # the training PairDataset, for checks that make their own samples
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    precision: PrecisionChoice | None = None  # decided on first use (see precision_choice)
 
     def __post_init__(self) -> None:
         cfg = self.cfg
@@ -57,10 +58,20 @@ class Setup:
         torch.manual_seed(self.cfg.train.seed + 1)
         return self.make_discriminator().to(self.device).train()
 
+    def precision_choice(self) -> PrecisionChoice:
+        """train.precision decided for this machine as the trainer decides it (colorize.device;
+        where the CPU's facts cannot tell, measured on the config's models), once for all checks."""
+        if self.precision is None:
+            self.precision = precision_for_config(self.cfg, self.device, lambda: (self.generator(), self.discriminator()))
+        return self.precision
+
+    def bf16(self) -> bool:
+        """Do the checks that train run under bf16 autocast, as the trainer would here?"""
+        return self.precision_choice().bf16
+
     def step_options(self) -> dict:
-        """The trainer's precision (resolved for this device) and gradient clipping, for make_step."""
-        return {"bf16": resolve_precision(self.cfg.train.precision, self.device) == "bf16",
-                "grad_clip": self.cfg.train.grad_clip}
+        """The trainer's precision (decided for this machine) and gradient clipping, for make_step."""
+        return {"bf16": self.bf16(), "grad_clip": self.cfg.train.grad_clip}
 
     def fixed_sample(self, n: int = 4) -> Batch:
         inp, target = self.sample if self.sample is not None else self.batches(1)[0]

@@ -140,7 +140,7 @@ def sweep(config: str | Path, data: str | Path, grid: dict[str, list[Any]], step
     from torch.utils.tensorboard import SummaryWriter
 
     from colorize.config import load_config
-    from colorize.device import pick_device, resolve_precision
+    from colorize.device import pick_device, precision_for_config
     from colorize.metrics import higher_is_better
     from colorize.training.gan_step import TrainingDiverged
     from colorize.training.train import train
@@ -159,12 +159,16 @@ def sweep(config: str | Path, data: str | Path, grid: dict[str, list[Any]], step
             cfg.log.val_every = min(cfg.log.val_every, steps)
             cfg.log.ckpt_every = steps  # only the final checkpoint (and best/)
             # config.json records the precision as resolved for the device: compare like with like.
-            cfg.train.precision = resolve_precision(cfg.train.precision, pick_device(cfg.train.device))
+            # Decided once per point (colorize.device, measured on its models if need be) and
+            # handed to train, so the run's card says why.
+            precision = precision_for_config(cfg, pick_device(cfg.train.device))
+            resolved = cfg.to_dict()
+            resolved["train"]["precision"] = precision.precision
             name = run_name(i, point)
             run_dir = out / name
             summary_path = run_dir / "summary.json"
             done = (summary_path.exists() and (run_dir / "config.json").exists()
-                    and json.loads((run_dir / "config.json").read_text()) == json.loads(json.dumps(cfg.to_dict())))
+                    and json.loads((run_dir / "config.json").read_text()) == json.loads(json.dumps(resolved)))
             status = "ok"
             if done:
                 summary = json.loads(summary_path.read_text())
@@ -172,7 +176,7 @@ def sweep(config: str | Path, data: str | Path, grid: dict[str, list[Any]], step
             else:
                 log.info("point %d/%d: %s", i + 1, len(todo), " ".join(sets))
                 try:
-                    summary = train(cfg, data, run_dir, cache_dir=cache_dir)
+                    summary = train(cfg, data, run_dir, cache_dir=cache_dir, precision=precision)
                 except TrainingDiverged as exc:  # a diverged point is a result, not the end of the sweep
                     log.warning("point %d diverged: %s", i, exc)
                     summary, status = {"error": str(exc)}, "diverged"

@@ -41,7 +41,7 @@ from colorize.config import Config, from_dict
 from colorize.data import build_splits
 from colorize.data.cache import DEFAULT_CACHE
 from colorize.data.dataset import batch_stream, epoch_batches
-from colorize.device import pick_device, resolve_precision
+from colorize.device import PrecisionChoice, pick_device, precision_for_config
 from colorize.fileio import atomic_write_text
 from colorize.metrics import higher_is_better, is_better
 from colorize.models import build_discriminator, build_generator
@@ -219,7 +219,7 @@ class Trainer:
     """One training run: `Trainer(...).run()` -> summary dict."""
 
     def __init__(self, cfg: Config, data_dir, out_dir, *, resume: bool = False, init_from=None,
-                 freeze: tuple[str, ...] = (), cache_dir=None):
+                 freeze: tuple[str, ...] = (), cache_dir=None, precision: PrecisionChoice | None = None):
         if freeze and init_from is None:
             raise ValueError(f"--freeze {' '.join(freeze)} needs --init-from: freezing freshly initialized "
                              "weights would keep them random")
@@ -230,7 +230,6 @@ class Trainer:
         kind = "cuda" if self.t.device == "cuda" or (self.t.device == "auto" and torch.cuda.is_available()) else "cpu"
         self.info = distributed.setup(kind)
         self.device = pick_device(kind, self.info.local_rank if kind == "cuda" else None)
-        self.t.precision = resolve_precision(self.t.precision, self.device)  # recorded as resolved
         if self.t.threads:
             torch.set_num_threads(self.t.threads)
         seed_everything(self.t.seed)
@@ -243,6 +242,7 @@ class Trainer:
             raise RuntimeError(f"{data_dir}: no training images after splitting")
         self.prior = chroma_prior(self.splits.train) if cfg.loss.objective == "chroma_classes" else None
         self.state = self._build_state()
+        self.precision = self._choose_precision(precision)
         self.resumed_from = self._resume() if resume else None
         self._start_outputs()
 
@@ -278,6 +278,22 @@ class Trainer:
         if self.info.enabled and self.device.type == "cuda":  # one set of batch statistics over all GPUs
             G, D = nn.SyncBatchNorm.convert_sync_batchnorm(G), nn.SyncBatchNorm.convert_sync_batchnorm(D)
         return G.to(self.device, memory_format=self.fmt), D.to(self.device, memory_format=self.fmt), frozen
+
+    def _choose_precision(self, decided: PrecisionChoice | None) -> PrecisionChoice:
+        """train.precision decided for this machine by colorize.device (from the CPU's or GPU's
+        facts; where they cannot tell, measured on this run's models), unless the caller (sweep)
+        `decided` it already; on rank 0 and shared so every rank runs alike. Logged first, recorded
+        resolved in config.json, and with its reason in the card."""
+        choice = None
+        if self.info.is_main:
+            D = self.state.D if self.cfg.loss.lambda_gan > 0 else None
+            choice = decided or precision_for_config(self.cfg, self.device, lambda: (self.state.G, D))
+            log.info("precision %s: %s", choice.precision, choice.reason)
+            if choice.warning:
+                log.warning("%s", choice.warning)
+        choice = distributed.broadcast_object(choice, self.info)
+        self.t.precision = choice.precision
+        return choice
 
     def _build_state(self) -> TrainState:
         t = self.t
@@ -438,6 +454,7 @@ class Trainer:
             "config": cfg.to_dict(), "data": data, "metrics": dict(s.progress.last_val),
             "git": dict(self.git, tag=None) if self.git else None,
             "torch": torch.__version__, "device": str(self.device), "precision": self.t.precision,
+            "precision_choice": self.precision.to_dict(),
             "world_size": self.info.world, "command": command_line(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "init_from": repo_relative(self.init_from) if self.init_from else None,
@@ -466,7 +483,7 @@ class Trainer:
             "run": self.run_name, "steps": p.step, "best_step": p.best_step, "best_value": p.best_value,
             "best_metric": self.cfg.log.best_metric, "last_val": p.last_val, "stopped_early": self.stopped_early,
             "resumed_from": str(self.resumed_from) if self.resumed_from else None,
-            "precision": self.t.precision, "world_size": self.info.world,
+            "precision": self.t.precision, "precision_reason": self.precision.reason, "world_size": self.info.world,
             "splits": ({k: self.splits.summary["counts"][k] for k in ("train", "val", "test")}
                        if "counts" in self.splits.summary else None),
         }
@@ -491,7 +508,8 @@ def parent_summary(card: dict) -> dict:
 
 
 def train(cfg: Config, data_dir, out_dir, *, resume: bool = False, init_from=None, freeze: tuple[str, ...] = (),
-          cache_dir=None) -> dict[str, Any]:
-    """Train until cfg.train.steps (or early stopping); returns a summary dict."""
+          cache_dir=None, precision: PrecisionChoice | None = None) -> dict[str, Any]:
+    """Train until cfg.train.steps (or early stopping); returns a summary dict. `precision`: the
+    precision already decided for cfg.train.precision (default: decided here)."""
     return Trainer(cfg, data_dir, out_dir, resume=resume, init_from=init_from, freeze=freeze,
-                   cache_dir=cache_dir).run()
+                   cache_dir=cache_dir, precision=precision).run()
