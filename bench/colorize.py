@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import shutil
 import statistics
@@ -120,23 +121,44 @@ PAGES = {"manga": manga_page, "lineart": line_page}
 
 
 # -- measurements ------------------------------------------------------------------------------
+def hint_strokes(width: int, height: int, seed: int, count: int = 12) -> Image.Image:
+    """A user's hints: `count` short strokes of palette colors at random places (RGBA)."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    palette = [(250, 220, 200), (90, 60, 40), (240, 200, 90), (200, 40, 60), (60, 90, 200), (120, 180, 90)]
+    for i in range(count):
+        x, y = rng.integers(0, width), rng.integers(0, height)
+        dx, dy = rng.integers(-width // 20, width // 20 + 1, 2)
+        draw.line([(x, y), (x + dx, y + dy)], fill=(*palette[i % len(palette)], 255), width=max(2, width // 150))
+    return im
+
+
 def latency(colorizer: Colorizer, sizes, repeats: int, warmup: int, ctx: dict) -> None:
-    for (w, h), kind in ((size, kind) for size in sizes for kind in PAGES):
+    """Each page size and kind, hint-free and with a dozen hint strokes. Parts: prepare (gray,
+    regions, hint planes), predict (the network with its color readout), finish (region colors,
+    hint fill, full-size composite), encode (PNG at the batch command's level)."""
+    pages = ((size, kind, hinted) for size in sizes for kind in PAGES for hinted in (False, True))
+    for (w, h), kind, hinted in pages:
         image = PAGES[kind](w, h, seed=w)
+        hints = hint_strokes(w, h, seed=w) if hinted else None
         reset_peak()
-        parts = {"prepare": [], "predict": [], "finish": []}
+        parts = {"prepare": [], "predict": [], "finish": [], "encode": []}
 
         cpu = {k: [] for k in parts}  # CPU seconds of this process: less moved by other load
 
-        def run(image=image, parts=parts, cpu=cpu):
+        def run(image=image, hints=hints, parts=parts, cpu=cpu):
             t0, c0 = time.perf_counter(), time.process_time()
-            page = colorizer.prepare(image)
+            page = colorizer.prepare(image, hints)
             t1, c1 = time.perf_counter(), time.process_time()
             rgb = colorizer.predict([page.work])[0]
             t2, c2 = time.perf_counter(), time.process_time()
-            colorizer.finish(page, rgb)
+            out = colorizer.finish(page, rgb)
             t3, c3 = time.perf_counter(), time.process_time()
-            for k, v, c in zip(parts, (t1 - t0, t2 - t1, t3 - t2), (c1 - c0, c2 - c1, c3 - c2)):
+            out.save(io.BytesIO(), "PNG", compress_level=1)
+            t4, c4 = time.perf_counter(), time.process_time()
+            times, cpus = (t1 - t0, t2 - t1, t3 - t2, t4 - t3), (c1 - c0, c2 - c1, c3 - c2, c4 - c3)
+            for k, v, c in zip(parts, times, cpus):
                 if v:
                     parts[k].append(v)
                     cpu[k].append(c)
@@ -148,6 +170,7 @@ def latency(colorizer: Colorizer, sizes, repeats: int, warmup: int, ctx: dict) -
                 "what": "colorize/latency",
                 "page": f"{w}x{h}",
                 "content": kind,
+                "hints": hinted,
                 "path": "regions" if drawing.line_art else "guided",
                 "region_step_side": max(drawing.luma.shape),
                 "working_side": colorizer.size,
