@@ -18,9 +18,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_context() -> dict:
+    """The CPU as torch uses it: model name, torch's capability (AVX2, AVX512, ...: honours
+    ATEN_CPU_CAPABILITY), its bf16 features and whether training's "auto" counts bf16 as native
+    (colorize.device); a figure means little without them (bf16 is 6x faster or slower by CPU)."""
+    from colorize.device import cpu_facts
+
+    return cpu_facts().summary()
+
+
 def context(device: torch.device) -> dict:
     ctx = {"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
-           "machine": platform.machine()}
+           "machine": platform.machine(), **cpu_context()}
     if device.type == "cuda":
         ctx["gpu"] = torch.cuda.get_device_name(device)
     return ctx

@@ -40,6 +40,7 @@ from colorize.data import build_splits  # noqa: E402
 from colorize.data.cache import read_cached  # noqa: E402
 from colorize.data.dataset import epoch_batches  # noqa: E402
 from colorize.data.synth import synthesize_input  # noqa: E402
+from colorize.device import cpu_facts  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "color"
 
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             "config": args.config or "defaults", "overrides": overrides, "data": str(data),
             "size": cfg.data.size, "batch_size": cfg.data.batch_size, "device": "cpu",
             "cpu": platform.machine(), "cpus": os.cpu_count(),
-            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "torch": torch.__version__, **cpu_facts().summary(),
         }
 
         def emit(what: str, **fields) -> None:

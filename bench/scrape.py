@@ -154,6 +154,18 @@ def git_commit() -> str | None:
         return None
 
 
+def cpu_context() -> dict:
+    """CPU model, torch's capability and bf16 support (colorize.device.cpu_facts), asked of a child
+    process: importing torch here would add its memory to this benchmark's resident-set figures."""
+    code = ("import json; from colorize.device import cpu_facts; "
+            "print(json.dumps(cpu_facts().summary()))")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+        return json.loads(out.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return {"cpu_model": platform.processor() or None, "cpu_capability": None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny setting: one rate, 1,000 posts, 1 repeat")
@@ -168,7 +180,7 @@ def main() -> None:
     common = {
         "device": "cpu", "threads": 2, "cpu": platform.machine(), "cpus": os.cpu_count(),
         "python": platform.python_version(), "torch": _version("torch"), "requests": _version("requests"),
-        "commit": git_commit(), "quick": args.quick,
+        "commit": git_commit(), "quick": args.quick, **cpu_context(),
     }
 
     def emit(what: str, **fields) -> None:

@@ -19,7 +19,7 @@ def test_bench_data_quick_prints_json_lines(tmp_path):
     assert whats == ["data/cache_build", "data/index_warm", "data/stages",
                      "data/pairs_per_s", "data/pairs_per_s", "data/verdict"]
     for d in lines:
-        for key in ("config", "device", "threads", "torch", "peak_rss_mb", "size"):
+        for key in ("config", "device", "threads", "torch", "peak_rss_mb", "size", "cpu_model", "cpu_capability"):
             assert key in d, (key, d)
     rates = [d for d in lines if d["what"] == "data/pairs_per_s"]
     assert [d["workers"] for d in rates] == [0, 1]

@@ -17,6 +17,7 @@ def test_bench_scrape_quick_prints_json_lines():
     assert [line["what"] for line in lines] == ["scrape/api_rate", "scrape/list", "scrape/resume", "scrape/relist"]
     for line in lines:
         assert line["device"] == "cpu" and line["threads"] >= 1 and line["peak_rss_mb"] > 0
+        assert line["cpu_model"] and line["cpu_capability"]  # asked of a child process: no torch here
         assert line["min"] <= line["median"] <= line["max"]
     rate = lines[0]
     assert rate["config"]["rate"] == 20 and 0 < rate["median"]
