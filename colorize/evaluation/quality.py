@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-side", type=int, default=512, help="held-out images scaled to this long side (as eval)")
     p.add_argument("--seed", type=int, default=0, help="held-out line-art synthesis seed (as eval)")
     p.add_argument("--row-height", type=int, default=320, help="sheet row height in px")
+    p.add_argument("--frontier", action="store_true",
+                   help="also the held-out CbCr-error-versus-colorfulness curve over vividness settings, "
+                        "every --checkpoint on one plot (frontier.png)")
 
 
 def make_colorizer(checkpoint: str | Path, device: str = "auto", **options):
@@ -175,6 +178,11 @@ def run_quality(checkpoint: str, args, out: Path) -> dict:
         paths = write_sheets(out / "sheets", name, rows, f"{Path(checkpoint).name}  {name}: {what}")
         result["sheets"] = [p.relative_to(out).as_posix() for p in paths]
         report["sets"][name] = result
+    if getattr(args, "frontier", False):
+        from colorize.evaluation.frontier import frontier
+
+        print("frontier: held-out gray at each vividness ...", file=sys.stderr)
+        report["frontier"] = frontier(colorizer, checkpoint, data / "holdout", args)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
 
@@ -210,6 +218,16 @@ def summary(reports: dict[str, dict]) -> str:
         lines.append("")
     lines += hints_summary(reports, [s for s in names if s.startswith("hints")])
     return "\n".join(lines)
+
+
+def frontier_summary(frontiers: dict[str, dict]) -> str:
+    lines = ["Held-out gray frontier (CbCr error at each vividness; colorfulness ratio after the slash)", "",
+             "| run | " + " | ".join(f"v {p['vividness']}" for p in next(iter(frontiers.values()))["points"]) + " |",
+             "|---|" + "---:|" * len(next(iter(frontiers.values()))["points"])]
+    for label, f in frontiers.items():
+        cells = " | ".join(f"{p['cbcr_error']:.2f} / {p['colorfulness_ratio']:.2f}" for p in f["points"])
+        lines.append(f"| {label} | {cells} |")
+    return "\n".join(lines) + "\n"
 
 
 def hints_summary(reports: dict[str, dict], sets: list[str]) -> list[str]:
@@ -276,6 +294,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     table = summary(reports)
+    frontiers = {label: r["frontier"] for label, r in reports.items() if "frontier" in r}
+    if frontiers:
+        from colorize.evaluation.frontier import plot_frontiers
+
+        table += frontier_summary(frontiers) + f"\nfrontier plot: {plot_frontiers(frontiers, out / 'frontier.png')}\n"
     if len(reports) > 1:
         atomic_write_text(out / "compare.md", table + "\n")
     print(table)
