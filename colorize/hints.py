@@ -129,4 +129,4 @@ def rotate_hue(rgb: np.ndarray, angle: float) -> np.ndarray:
 def to_rgba(colors: np.ndarray, mask: np.ndarray) -> Image.Image:
     """synthesize_hints' output as a user's hint image: RGBA, opaque where hints are."""
     alpha = np.where(mask, 255, 0).astype(np.uint8)
-    return Image.fromarray(np.dstack([colors, alpha]), "RGBA")
+    return Image.fromarray(np.dstack([colors, alpha]))  # h x w x 4 uint8: RGBA

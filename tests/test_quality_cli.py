@@ -29,7 +29,7 @@ def test_quality_run_writes_metrics_sheets_and_table(tmp_path, capsys):
     assert "| lineart | default | 2 |" in text and "| manga | gray passthrough | 2 | 1.000 |" in text
     assert "| holdout-gray | gray passthrough | 2 |" in text
     m = json.loads((out / "metrics.json").read_text())
-    assert m["checkpoint"] == str(DEFAULT) and set(m["sets"]) == set(quality.SETS)
+    assert m["checkpoint"] == str(DEFAULT) and set(m["sets"]) == {"lineart", "manga", "holdout-gray", "holdout-lineart"}
     lineart = m["sets"]["lineart"]
     assert lineart["count"] == 2 and lineart["kind"] == "noref"
     for who in ("model", "gray"):
@@ -51,6 +51,28 @@ def test_quality_run_writes_metrics_sheets_and_table(tmp_path, capsys):
     table = capsys.readouterr().out
     assert rc == 0 and "| lineart | q#1 | 2 |" in table and "| lineart | q#2 | 2 |" in table
     assert table.count("| lineart | gray passthrough |") == 1
+
+
+@needs_data
+def test_quality_hints_curve_spill_and_frontier(tmp_path, capsys):
+    out = tmp_path / "q"
+    rc = main(["quality", "--checkpoint", str(DEFAULT), "--data", str(SHARED), "--limit", "1", "--out", str(out),
+               "--device", "cpu", "--sets", "hints-gray", "hints-spill", "--frontier", "--max-side", "256"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    curve = m["sets"]["hints-gray"]["curve"]
+    assert list(curve) == ["0", "1", "3", "10", "30"]
+    # hints made from the truth: with 30 of them the nearest-hint baseline is far closer than with none
+    assert curve["30"]["nearest_hint"]["cbcr_error"] < curve["0"]["nearest_hint"]["cbcr_error"]
+    assert curve["0"]["nearest_hint"]["cbcr_error"] == curve["0"]["gray"]["cbcr_error"]  # no hint: gray
+    kept = m["sets"]["hints-gray"]["kept"]
+    assert kept["true"]["dabs"] > 0 and 0 <= kept["true"]["share"] <= 1
+    assert (out / m["sets"]["hints-gray"]["plot"]).is_file() and (out / "frontier.png").is_file()
+    spill = m["sets"]["hints-spill"]
+    assert spill["count"] == 1 and 0 <= spill["mean"]["covered"] <= 1
+    assert "hints kept at K=10" in text and "one stroke fills" in text and "Held-out gray frontier" in text
+    assert len(m["frontier"]["points"]) == 4
 
 
 def test_compare_of_a_missing_run_is_one_line_error(tmp_path, capsys):
