@@ -88,3 +88,14 @@ def remove_stale_parts(folder: str | Path, older_than: float) -> list[Path]:
         except OSError:
             continue
     return removed
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """A matplotlib figure as a PNG, written atomically; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path

@@ -40,7 +40,7 @@ def plot_frontiers(frontiers: dict[str, dict], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from colorize.fileio import atomic_path
+    from colorize.fileio import save_figure
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=120)
     gray = None
@@ -59,8 +59,4 @@ def plot_frontiers(frontiers: dict[str, dict], path: Path) -> Path:
     ax.set_ylabel("CbCr error (0-255 levels)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -149,7 +149,7 @@ def plot_curve(result: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from colorize.fileio import atomic_path
+    from colorize.fileio import save_figure
 
     ks = [int(k) for k in result["curve"]]
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
@@ -162,8 +162,4 @@ def plot_curve(result: dict, path: Path) -> Path:
     ax.set_title(f"held-out {result['mode']} input, {result['count']} images", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

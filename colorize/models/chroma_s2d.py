@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from colorize.chroma import NUM_CLASSES, annealed_mean, ycc_to_rgb
+from colorize.chroma import NUM_CLASSES, ycc_to_rgb
 from colorize.models.readout import ChromaReadout
 from colorize.models.unet import _norm
 
@@ -109,10 +109,7 @@ class ChromaS2D(ChromaReadout, nn.Module):
         # Luma: the input's own brightness plus a learned coarse correction; the loss sees it at
         # the logits' resolution, the output at full size (sharp lines from the input itself).
         luma = F.avg_pool2d(gray.float(), self.stem_factor) + correction
-        if self.training:
-            chroma = annealed_mean(logits)
-        else:
-            chroma = annealed_mean(logits, self.temperature, self._class_bias())
+        chroma = self.chroma_from(logits)
         up = dict(size=(h, w), mode="bilinear", align_corners=False)
         full_luma = gray.float() + F.interpolate(correction, **up)
         rgb = ycc_to_rgb(torch.cat([full_luma, F.interpolate(chroma, **up)], dim=1)).clamp(-1, 1)
@@ -121,7 +118,3 @@ class ChromaS2D(ChromaReadout, nn.Module):
     def encoder_modules(self) -> tuple[nn.Module, ...]:
         """The contracting path: what `--freeze encoder` keeps fixed when fine-tuning."""
         return (self.stem, self.levels)
-
-    def encoder_parameters(self):
-        for module in self.encoder_modules():
-            yield from module.parameters()

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from colorize.chroma import NUM_CLASSES, annealed_mean, ycc_to_rgb
+from colorize.chroma import NUM_CLASSES, ycc_to_rgb
 from colorize.models.readout import ChromaReadout
 from colorize.models.unet import Down, Up
 
@@ -57,10 +57,7 @@ class ChromaUNet(ChromaReadout, nn.Module):
         # Luma as the input's own brightness plus a learned correction: gray input passes through,
         # line art learns where to darken (hair, clothes) from the correction alone.
         luma = (F.avg_pool2d(x, 2) + self.luma(y)).float()
-        if self.training:
-            chroma = annealed_mean(logits)
-        else:
-            chroma = annealed_mean(logits, self.temperature, self._class_bias())
+        chroma = self.chroma_from(logits)
         rgb = ycc_to_rgb(torch.cat([luma, chroma], dim=1))
         rgb = F.interpolate(rgb, size=(h, w), mode="bilinear", align_corners=False).clamp(-1, 1)
         return (rgb, logits, luma) if return_logits else rgb
@@ -68,10 +65,6 @@ class ChromaUNet(ChromaReadout, nn.Module):
     def encoder_modules(self) -> tuple[nn.Module, ...]:
         """The contracting path: what `--freeze encoder` keeps fixed when fine-tuning."""
         return (self.stem, self.encoder)
-
-    def encoder_parameters(self):
-        for module in self.encoder_modules():
-            yield from module.parameters()
 
 
 def _norm(kind: str, channels: int) -> nn.Module:

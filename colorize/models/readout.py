@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from colorize.chroma import NUM_CLASSES, vividness_bias
+from colorize.chroma import NUM_CLASSES, annealed_mean, vividness_bias
 
 
 class ChromaReadout:
@@ -28,3 +28,14 @@ class ChromaReadout:
         if self.color_prior is None:
             raise ValueError("vividness needs the training color prior (the card's chroma_prior)")
         return self.vividness * self._unit_bias
+
+    def chroma_from(self, logits: torch.Tensor) -> torch.Tensor:
+        """Chroma [N, 2, h, w] from class logits: the plain mean while training (what the losses
+        see), the tuned readout (temperature, vividness) in eval mode."""
+        if self.training:
+            return annealed_mean(logits)
+        return annealed_mean(logits, self.temperature, self._class_bias())
+
+    def encoder_parameters(self):
+        for module in self.encoder_modules():
+            yield from module.parameters()
