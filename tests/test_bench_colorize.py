@@ -21,15 +21,17 @@ def test_colorize_bench_quick(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     lines = [json.loads(line) for line in res.stdout.splitlines()]
-    # Two page sizes, each as a manga page and as line art.
-    assert [r["what"] for r in lines] == ["colorize/latency"] * 4 + ["colorize/throughput", "colorize/memory"]
-    assert [r["content"] for r in lines[:4]] == ["manga", "lineart"] * 2
-    assert all(r["path"] in ("regions", "guided") for r in lines[:4])
-    for r in lines[:4]:
+    # Two page sizes, each as a manga page and as line art, each hint-free and with hint strokes.
+    assert [r["what"] for r in lines] == ["colorize/latency"] * 8 + ["colorize/throughput", "colorize/memory"]
+    assert [r["content"] for r in lines[:8]] == ["manga", "manga", "lineart", "lineart"] * 2
+    assert [r["hints"] for r in lines[:8]] == [False, True] * 4
+    assert all(r["path"] in ("regions", "guided") for r in lines[:8])
+    for r in lines[:8]:
         assert 0 < r["min_s"] <= r["median_s"] <= r["max_s"] and r["peak_rss_mb"] > 0
         assert r["threads"] == 1 and r["device"] == "cpu" and r["checkpoint"] == str(ckpt)
-    assert lines[4]["pages"] == 8 and lines[4]["model_pages_per_s"] > 0 and lines[4]["batch_pages_per_s"] > 0
-    assert lines[5]["pages"] == 20 and lines[5]["rss_mb_after_20"] > 0
+        assert set(r["parts_median_s"]) == {"prepare", "predict", "finish", "encode"}
+    assert lines[8]["pages"] == 8 and lines[8]["model_pages_per_s"] > 0 and lines[8]["batch_pages_per_s"] > 0
+    assert lines[9]["pages"] == 20 and lines[9]["rss_mb_after_20"] > 0
 
 
 def test_without_a_checkpoint_it_says_it_times_an_untrained_default_model(tmp_path):
