@@ -2,8 +2,9 @@
 runs on that device: training, the diagnostics, the sweep, the benchmark and the Colorizer.
 
 Precision is a fact about the machine, not about the recipe. bf16 autocast is faster than fp32
-on a CPU that runs bf16 natively (avx512_bf16 or AMX-BF16: 1.2x for the default model on the bench
-machine) and several times slower on one that only emulates it (AVX2: 6.5x); see bench/RESULTS.md.
+on a CPU that runs bf16 natively (avx512_bf16 or AMX-BF16: the default model's training step takes
+1.6x less CPU time on the bench machine) and many times slower on one that only emulates it (AVX2:
+16x for the default model); see bench/RESULTS.md, "Precision".
 So `precision = "auto"`, which every shipped config uses, is decided here, for this machine:
 
 - CUDA: bf16 where the GPU supports it, fp32 otherwise.
@@ -250,9 +251,10 @@ def autocast(device: torch.device | str, bf16: bool) -> AbstractContextManager:
 def inference_precision(device: torch.device) -> str:
     """The Colorizer's precision: bf16 on a CUDA GPU that supports it, fp32 on the CPU, even one
     with native bf16. Measured on the bench machine (AMD EPYC Zen 4, avx512_bf16, 2 threads), one
-    1024x1456 page through the default model at its 448 px working size: see bench/RESULTS.md
-    ("Precision"). bf16 there saves too little to be worth colors that differ from the fp32 ones
-    the model was validated and its vividness chosen with."""
+    1024x1456 page through the default model at its 448 px working size: 0.40-0.57 s fp32 against
+    0.25-0.36 s bf16, colors within 3/255 (bench/RESULTS.md, "Precision"). About 0.15 s of a
+    0.7-0.8 s page: not worth colors that differ by CPU from the fp32 ones the model was validated
+    and its vividness chosen with (and bf16 would be far slower on a CPU that emulates it)."""
     return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
 
 

@@ -188,3 +188,12 @@ def test_an_aten_capability_override_is_honoured():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["AVX2", "fp32"]
+
+
+def test_inference_stays_fp32_on_any_cpu_and_autocast_follows_the_choice():
+    cpu = torch.device("cpu")
+    assert dev.inference_precision(cpu) == "fp32"
+    with dev.autocast(cpu, True):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    with dev.autocast(cpu, False):
+        assert not torch.is_autocast_enabled("cpu")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from colorize import hints as hint_codec
 from colorize.checkpoint import load_generator
-from colorize.device import pick_device
+from colorize.device import autocast, inference_precision, pick_device
 from colorize.images import open_image, reduce_to_side, split_alpha
 from colorize.inference.colorspace import compose
 from colorize.inference.hint_fill import HintLayer, apply_hints, hint_layer
@@ -220,8 +219,8 @@ class Colorizer:
         m = self.multiple
         x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate")  # paper-colored edges, cropped below
         x = x.to(self.device).contiguous(memory_format=torch.channels_last)
-        cuda = self.device.type == "cuda"
-        amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
+        # bf16 on a GPU that supports it, fp32 on the CPU: colorize.device.inference_precision says why
+        amp = autocast(self.device, inference_precision(self.device) == "bf16")
         with torch.inference_mode(), amp:
             y = self.model(x)[..., :h, :w]
             y = ((y.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
