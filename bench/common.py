@@ -36,17 +36,21 @@ def context(device: torch.device) -> dict:
 
 
 def timed(fn: Callable[[], None], repeats: int, warmup: int, sync: Callable[[], None] = lambda: None) -> dict:
-    """Median, min and max seconds of `fn` over `repeats` runs after `warmup` untimed ones."""
+    """Median, min and max seconds of `fn` over `repeats` runs after `warmup` untimed ones; and the
+    median CPU seconds of this process (all its threads), the fairer figure on a machine that other
+    work keeps busy (run with OMP_WAIT_POLICY=PASSIVE there, so waiting threads do not spin)."""
     for _ in range(warmup):
         fn()
     sync()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         sync()
         times.append(time.perf_counter() - t0)
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeats": repeats}
+        cpu.append(time.process_time() - c0)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
+            "cpu_median_s": statistics.median(cpu), "repeats": repeats}
 
 
 def emit(record: dict) -> None:
