@@ -1,6 +1,7 @@
 """`python -m app.screenshot docs/app.png [--checkpoint DIR]`: the README's screenshot of the app
 with a result. Draws its own line art (no third-party picture ends up in the repository), starts
-the app on a free local port, and drives headless Chromium through it as a user would."""
+the app on a free local port, and drives headless Chromium through it as a user would: upload,
+a few hint strokes, Colorize. The editor helpers here serve the browser tests too."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import requests
 from PIL import Image, ImageDraw
 
+from app.hints import PALETTE, rgb
 from colorize.fileio import atomic_path
 from colorize.paths import default_checkpoint
 
@@ -85,6 +87,61 @@ def draw_character(width: int = 600, height: int = 800) -> Image.Image:
     return im
 
 
+# Hints painted for the screenshot, in draw_character's pixels: blonde bangs and hair, a light
+# cheek, a blue shirt.
+STROKES = [
+    (PALETTE["hair"]["blonde"], [(270, 182), (330, 182)]),
+    (PALETTE["hair"]["blonde"], [(150, 340), (146, 470)]),
+    (PALETTE["skin"]["light"], [(240, 470), (265, 490)]),
+    (PALETTE["hair"]["blue"], [(170, 700), (200, 760)]),
+]
+
+
+def show_page(page, path: Path, timeout_ms: int = 30_000) -> None:
+    """Upload `path` into the app's editor (#source) and wait until it is shown at its final zoom."""
+    from playwright.sync_api import expect
+
+    editor = page.locator("#source")
+    expect(editor.locator("canvas").first).to_be_visible(timeout=timeout_ms)
+    editor.locator("input[type=file]").set_input_files(str(path))
+    expect(editor.get_by_text("Upload an image")).to_be_hidden(timeout=timeout_ms)
+    zoom, steady = None, 0
+    deadline = time.monotonic() + timeout_ms / 1000
+    while steady < 3 and time.monotonic() < deadline:  # the editor zooms to fit in a few frames
+        time.sleep(0.2)
+        now = editor.locator(".zoom-number").inner_text()
+        steady, zoom = (steady + 1 if now == zoom else 0), now
+
+
+def editor_point(page, image_size: tuple[int, int], xy: tuple[float, float]) -> tuple[float, float]:
+    """Where the pixel `xy` of an image of `image_size` shown in the editor lies on the screen: the
+    editor centers the image in its canvas at the zoom it shows."""
+    box = page.locator("#source canvas").first.bounding_box()
+    zoom = float(page.locator("#source .zoom-number").inner_text().strip().rstrip("%")) / 100
+    (w, h), (x, y) = image_size, xy
+    return box["x"] + box["width"] / 2 + (x - w / 2) * zoom, box["y"] + box["height"] / 2 + (y - h / 2) * zoom
+
+
+def paint(page, image_size: tuple[int, int], color: str, points: list[tuple[float, float]]) -> None:
+    """One brush stroke through `points` (image pixels) in the palette's `color` ('#RRGGBB')."""
+    from playwright.sync_api import expect
+
+    editor = page.locator("#source")
+    editor.locator("button[aria-label='Brush']").click()
+    editor.locator("button[aria-label='Color']").click()
+    r, g, b = rgb(color)
+    swatches = editor.locator("menu.swatch")
+    swatches.locator(f"button[style*='rgb({r}, {g}, {b})']").click()
+    editor.locator("button[aria-label='Brush']").click()  # closes the palette, which covers part of the page
+    expect(swatches).to_be_hidden()
+    screen = [editor_point(page, image_size, p) for p in points]
+    page.mouse.move(*screen[0])
+    page.mouse.down()
+    for x, y in screen[1:]:
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -100,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         drawing = Path(tmp) / "character.png"
-        draw_character().save(drawing)
+        character = draw_character()
+        character.save(drawing)
+        drawing_size = character.size
         port = free_port()
         server = subprocess.Popen(
             [
@@ -129,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
                 browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.goto(url)
-                page.locator("#source input[type=file]").set_input_files(str(drawing))
-                expect(page.locator("#source img").first).to_be_visible(timeout=30_000)
+                show_page(page, drawing)
+                for color, stroke in STROKES:
+                    paint(page, drawing_size, color, stroke)
                 page.locator("#colorize").click()
                 expect(page.locator("#download a").first).to_be_visible(timeout=120_000)
                 expect(page.locator("#compare img").first).to_be_visible(timeout=30_000)

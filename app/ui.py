@@ -1,5 +1,6 @@
-"""The Gradio web app: upload a page, press Colorize, compare before/after, download the full-size
-PNG. A thin shell around colorize.inference.colorizer.Colorizer; also serves the named API endpoint /colorize."""
+"""The Gradio web app: upload a page, paint color hints over it if you like, press Colorize, compare
+before/after, download the full-size PNG. A thin shell around colorize.inference.colorizer.Colorizer;
+also serves the named API endpoint /colorize (an image file, optionally a hint image)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
+from app import hints as app_hints
 from app.card import card_markdown, short_label
 from colorize.checkpoint import CheckpointError, find_checkpoints, read_card
+from colorize.hints import HintError, load_rgba
 from colorize.images import ImageLoadError, open_image, split_alpha
 from colorize.inference.colorizer import Colorizer
 from colorize.inference.paint import BACKGROUNDS
@@ -151,12 +154,11 @@ def build(settings: Settings) -> gr.Blocks:
     results = Results()
     choices = list_models(settings)
 
-    def colorize(upload, model: str, background: str = "keep", vividness: float | None = None):
+    def run(path: Path, name: str, model: str, background: str, vividness, hints: Image.Image | None):
         if background not in BACKGROUNDS:
             raise refuse(f"Background must be one of {', '.join(BACKGROUNDS)}, not {background!r}.")
         if vividness is not None and not 0 <= float(vividness) <= MAX_VIVIDNESS:
             raise refuse(f"Vividness must be between 0 and {MAX_VIVIDNESS}, not {vividness!r}.")
-        path, name = upload_path(upload)
         check_pixels(path, name, settings.max_pixels)
         colorizer = models.get(model or choices[0][1])
         try:
@@ -167,7 +169,7 @@ def build(settings: Settings) -> gr.Blocks:
         try:
             # a model without color classes has no vividness: the slider does not apply to it
             vivid = None if vividness is None or colorizer.vividness is None else float(vividness)
-            result = colorizer.colorize(image, background, vivid)
+            result = colorizer.colorize(image, background, vivid, hints=hints)
         except Exception as exc:  # never a stack trace in the page
             log.exception("colorizing %s failed", name)
             raise refuse(f"{name}: colorizing failed ({type(exc).__name__}: {exc})") from None
@@ -176,9 +178,35 @@ def build(settings: Settings) -> gr.Blocks:
         before = split_alpha(image)[0]
         status = (
             f"{name}: {result.width}x{result.height} colored in {seconds:.2f} s on "
-            f"{colorizer.device.type} (model at {colorizer.size} px)."
+            f"{colorizer.device.type} (model at {colorizer.size} px)"
         )
-        return str(saved), (preview(before), preview(result)), status
+        if hints is not None:
+            status += (", following your hints" if colorizer.takes_hints
+                       else ", your hints filling their areas (this model does not take hints itself)")
+        return str(saved), (preview(before), preview(result)), status + "."
+
+    def colorize(upload, model: str, background: str = "keep", vividness: float | None = None, hints=None):
+        """The API: an image file as uploaded, and optionally a hint image (RGBA, any size: pixels
+        with alpha >= 128 are hints in their color)."""
+        path, name = upload_path(upload)
+        hint_image = None
+        if hints:
+            hint_path, hint_name = upload_path(hints)
+            check_pixels(hint_path, hint_name, settings.max_pixels)
+            try:
+                hint_image = load_rgba(hint_path)
+            except HintError as exc:
+                raise refuse(str(exc).replace(str(hint_path), f"hints {hint_name}")) from None
+        return run(path, name, model, background, vividness, hint_image)
+
+    def colorize_page(page, model: str, background: str = "keep", vividness: float | None = None):
+        """The page: the editor's background, with the strokes painted over it as hints."""
+        path, name = upload_path(app_hints.page_file(page))
+        try:
+            hint_image = app_hints.hint_image(page)
+        except HintError as exc:
+            raise refuse(str(exc)) from None
+        return run(path, "page.png" if name == "background.png" else name, model, background, vividness, hint_image)
 
     def card_vividness(model: str) -> float:
         try:
@@ -203,19 +231,29 @@ def build(settings: Settings) -> gr.Blocks:
 
     with gr.Blocks(title="Colorize line art", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown(
-            "# Colorize manga and line art\nDrop a page or a drawing (or paste one), then press "
-            "**Colorize**. The result has the same size as your image; download it as PNG."
+            "# Colorize manga and line art\nDrop a page or a drawing (or paste one), paint color hints "
+            "over it if you like, then press **Colorize**. The result has the same size as your image; "
+            "download it as PNG."
         )
         with gr.Row():
             with gr.Column():
-                source = gr.Image(
-                    label="Your line art or manga page",
+                # The page is the editor's background, the strokes its layer: the hint image.
+                source = gr.ImageEditor(
+                    label="Your line art or manga page (paint hints over it)",
                     type="filepath",
-                    image_mode=None,  # keep the file as uploaded (alpha, 16-bit, EXIF): the Colorizer reads it
+                    image_mode="RGBA",
                     sources=["upload", "clipboard"],
-                    height=480,
+                    height=520,
                     elem_id="source",
+                    brush=app_hints.brush(),
+                    eraser=gr.Eraser(),
+                    layers=False,
+                    transforms=(),
+                    format="png",
+                    buttons=["fullscreen"],
                 )
+                button = gr.Button("Colorize", variant="primary", elem_id="colorize")
+                gr.Markdown(app_hints.HELP, elem_id="hint-help")
                 background = gr.Radio(
                     choices=BACKGROUND_CHOICES,
                     value=first_background if first_background in BACKGROUNDS else "keep",
@@ -232,13 +270,19 @@ def build(settings: Settings) -> gr.Blocks:
                 )
                 model = gr.Dropdown(choices=choices, value=choices[0][1], label="Model", elem_id="model")
                 about = gr.Markdown(card_text(choices[0][1]))
-                button = gr.Button("Colorize", variant="primary", elem_id="colorize")
             with gr.Column():
+                # The handle starts at the left edge: the page is in the editor already, so the whole
+                # result shows; drag the handle to compare.
                 compare = gr.ImageSlider(
-                    label="Before / after", type="pil", format="png", elem_id="compare", interactive=False
+                    label="Before / after (drag the handle to compare)", type="pil", format="png",
+                    elem_id="compare", interactive=False, slider_position=0,
                 )
                 download = gr.File(label="Full-size result (PNG)", elem_id="download", interactive=False)
                 status = gr.Markdown(label="Status", elem_id="status")
+        # The API's own inputs, never shown: the file exactly as uploaded, and an optional hint image.
+        api_upload = gr.Image(type="filepath", image_mode=None, label="upload", visible=False)
+        api_hints = gr.Image(type="filepath", image_mode=None, label="hints", visible=False)
+        api_trigger = gr.Button(visible=False)
         if settings.examples:
             files = sorted(
                 p
@@ -250,14 +294,13 @@ def build(settings: Settings) -> gr.Blocks:
                     [[str(p)] for p in files], inputs=[source], label="Examples", examples_per_page=12
                 )
         model.change(model_changed, inputs=model, outputs=[about, vividness], api_name=False)
-        button.click(
-            colorize,
-            inputs=[source, model, background, vividness],
-            outputs=[download, compare, status],
-            api_name="colorize",
-            preprocess=False,  # the Colorizer reads the upload itself, so bad files get a clear message
-            concurrency_limit=1,  # one page at a time: the model already uses every core
-        )
+        # One page at a time, from the page or the API: the model already uses every core.
+        # No preprocessing: the Colorizer reads the files itself, so bad ones get a clear message.
+        once = {"preprocess": False, "concurrency_limit": 1, "concurrency_id": "colorize"}
+        button.click(colorize_page, inputs=[source, model, background, vividness],
+                     outputs=[download, compare, status], api_name=False, **once)
+        api_trigger.click(colorize, inputs=[api_upload, model, background, vividness, api_hints],
+                          outputs=[download, compare, status], api_name="colorize", **once)
     return demo
 
 
