@@ -10,27 +10,21 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
+from app_helpers import app_server, fetch
 from drawing_helpers import drawing, mask
 from infer_helpers import line_art, make_checkpoint, make_chroma_checkpoint, mean_chroma
 from PIL import Image
 
-from app.screenshot import CHROMIUM, CHROMIUM_ARGS
+from app.screenshot import CHROMIUM, CHROMIUM_ARGS, show_page
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_PIXELS = 1_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,49 +35,10 @@ def server(tmp_path_factory):
     make_chroma_checkpoint(root / "models" / "vivid", vividness=0.5)
     (root / "examples").mkdir()
     line_art(180, 240, seed=5).save(root / "examples" / "drawing.png")
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "app",
-        "--checkpoint",
-        str(root / "models" / "first"),
-        "--models",
-        str(root / "models"),
-        "--examples",
-        str(root / "examples"),
-        "--port",
-        str(port),
-        "--max-pixels",
-        str(MAX_PIXELS),
-        "--max-file-size",
-        "300kb",
-        "--device",
-        "cpu",
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1", GRADIO_TEMP_DIR=str(root / "gradio"))
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the app exited: {(root / 'server.log').read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("the app did not start within 120 s")
-    yield {"url": url, "root": root, "proc": proc, "log": root / "server.log", "port": port}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    args = ["--checkpoint", str(root / "models" / "first"), "--models", str(root / "models"),
+            "--examples", str(root / "examples"), "--max-pixels", str(MAX_PIXELS), "--max-file-size", "300kb"]
+    with app_server(root, *args) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -252,8 +207,7 @@ def test_a_browser_uploads_colorizes_and_downloads(server, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(server["url"], wait_until="domcontentloaded")
-            page.locator("#source input[type=file]").set_input_files(str(tmp_path / "my page.png"))
-            expect(page.locator("#source img").first).to_be_visible(timeout=30_000)
+            show_page(page, tmp_path / "my page.png")  # the page editor, where hints are painted
             page.get_by_label("Let the model color them too").check()  # the untrained model's color is there
             page.locator("#colorize").click()
             link = page.locator("#download a").first
@@ -261,15 +215,8 @@ def test_a_browser_uploads_colorizes_and_downloads(server, tmp_path):
             expect(page.locator("#compare img").first).to_be_visible(timeout=30_000)
             expect(page.locator("#status")).to_contain_text("260x370 colored", timeout=30_000)
             page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
-
-            def fetch(url: str) -> Image.Image:
-                body = page.request.get(
-                    url if url.startswith("http") else server["url"] + url.lstrip("/")
-                ).body()
-                return Image.open(io.BytesIO(body))
-
-            result = fetch(link.get_attribute("href"))
-            shown = [fetch(img.get_attribute("src")) for img in page.locator("#compare img").all()]
+            result = fetch(page, server, link.get_attribute("href"))
+            shown = [fetch(page, server, img.get_attribute("src")) for img in page.locator("#compare img").all()]
         finally:
             browser.close()
     assert result.size == page_image.size and mean_chroma(result) > 2
