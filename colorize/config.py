@@ -68,9 +68,10 @@ class TrainConfig:
     warmup_steps: int = 0
     cosine: bool = False
     grad_clip: float = 0.0  # 0 = off
-    # auto | fp32 | bf16 (bf16 autocast), resolved per device by colorize.device.resolve_precision:
-    # auto = bf16 on a GPU with bf16, fp32 on the CPU (bf16 there is 1.9x on a CPU with native bf16,
-    # slower on others: bench/train_step.py). Cards record the resolved value.
+    # auto | fp32 | bf16 (bf16 autocast), decided for this machine by colorize.device.resolve_precision:
+    # auto = bf16 on a GPU with bf16 and on a CPU that runs bf16 natively (avx512_bf16 / AMX), fp32
+    # where bf16 would be emulated (16x slower for the default model: bench/RESULTS.md). fp32 / bf16
+    # force it. Cards record the resolved value and why.
     precision: str = "auto"
     channels_last: bool = True  # memory format for convolutions (CUDA and CPU)
     compile: bool = False
