@@ -32,7 +32,7 @@ BACKGROUND_CHOICES = [
 PREVIEW_SIDE = 2048  # the before/after view; the download is always full size
 KEEP_RESULTS_S = 3600  # result PNGs older than this are deleted
 MAX_EXAMPLES = 24
-MAX_VIVIDNESS = 1.5  # beyond this, rare colors crowd out the right ones (the default model uses 0.8)
+MAX_VIVIDNESS = 1.5  # beyond this, rare colors crowd out the right ones (the previous default used 0.8)
 # System fonts: the default theme would make every visitor's browser fetch Google Fonts.
 THEME = gr.themes.Default(
     font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
