@@ -30,12 +30,6 @@ from colorize.training.gan_step import GanStep  # noqa: E402
 TODAY = 'chroma-unet:{"base": 24, "depth": 5, "max_ch": 256, "temperature": 0.5}'
 
 
-def cpu_facts() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown") if Path("/proc/cpuinfo").exists() else "unknown"
-    return {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_model": model}
-
-
 def measure_one(cfg, name: str, kwargs: dict, bf16: bool, steps: int, repeats: int) -> dict:
     torch.manual_seed(0)
     fmt = torch.channels_last
@@ -54,7 +48,7 @@ def measure_one(cfg, name: str, kwargs: dict, bf16: bool, steps: int, repeats: i
             "precision": "bf16" if bf16 else "fp32", "batch": b, "size": s,
             "seconds_per_step": round(per_step, 4), "images_per_s": round(b / per_step, 2),
             "params_m": round(sum(p.numel() for p in G.parameters()) / 1e6, 3),
-            "peak_rss_mb": round(peak_rss_mb(), 1), **cpu_facts(), **context(torch.device("cpu"))}
+            "peak_rss_mb": round(peak_rss_mb(), 1), **context(torch.device("cpu"))}  # CPU model and capability too
 
 
 def main() -> None:
