@@ -14,7 +14,9 @@ from colorize.chroma import LUMA as BT601_LUMA
 from colorize.diagnose import plots
 from colorize.diagnose.report import CheckResult
 from colorize.diagnose.setup import Batch, Setup
+from colorize.hints import HINT_CHANNELS
 from colorize.near_duplicates import NEAR_DUPLICATE_BITS, file_hash, near_pairs
+from colorize.training.gan_step import drawing
 
 LUMA = torch.tensor(BT601_LUMA).view(1, 3, 1, 1)
 log = logging.getLogger(__name__)
@@ -180,11 +182,12 @@ def check_batches(batches: list[Batch], split_hashes: dict[str, list[str]] | Non
         r.fail(f"samples differ in shape: {shapes}")
         batches = [b for b, s in zip(batches, shape_of) if s == shape_of[0]]  # the rest: the first shape
     in_shape, tgt_shape = shape_of[0]
-    inp = torch.cat([b[0].float() for b in batches])
+    inp = torch.cat([drawing(b[0]).float() for b in batches])  # the drawing; hint channels are checked by tests
     tgt = torch.cat([b[1].float() for b in batches])
     f["batches"], f["samples"] = len(batches), int(inp.shape[0])
-    if in_shape[0] != 1 or tgt_shape[0] != 3 or in_shape[1:] != tgt_shape[1:]:
-        r.fail(f"expected input [1,S,S] and target [3,S,S], got {list(in_shape)} and {list(tgt_shape)}")
+    if in_shape[0] not in (1, 1 + HINT_CHANNELS) or tgt_shape[0] != 3 or in_shape[1:] != tgt_shape[1:]:
+        r.fail(f"expected input [1,S,S] (or [{1 + HINT_CHANNELS},S,S] with hints) and target [3,S,S], "
+               f"got {list(in_shape)} and {list(tgt_shape)}")
     if multiple > 1 and any(s % multiple for s in in_shape[1:]):
         r.fail(f"input side {in_shape[1:]} is not a multiple of {multiple} (the generator's down-sampling)")
 

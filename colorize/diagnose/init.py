@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from colorize.diagnose.report import CheckResult
+from colorize.training.gan_step import drawing
 from colorize.training.monitor import layer_params
 
 SATURATED = 0.99  # |y| beyond which a tanh's gradient is under 2% of its peak
@@ -85,7 +86,7 @@ def check_init(model: nn.Module, inp: torch.Tensor, target: torch.Tensor,
     out = out.float()
     # Paper that is white in the input is white in any output that keeps the input's brightness
     # (chroma-unet does by construction): only outputs pinned where the input is not count.
-    free = (inp.float().abs() <= SATURATED).expand_as(out)
+    free = (drawing(inp).float().abs() <= SATURATED).expand_as(out)  # hint channels are not the page
     pinned = (out.abs() > SATURATED) & free
     f["output"] = {"mean": float(out.mean()), "std": float(out.std()),
                    "saturated_fraction": float(pinned.sum() / free.sum().clamp_min(1))}
