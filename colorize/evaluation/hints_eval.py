@@ -76,10 +76,16 @@ def hint_curve(colorizer, folder: Path, mode: str, max_side: int, seed: int, lim
         inp = make_input(target, mode, seed, name)
         gray = np.repeat(np.asarray(inp)[..., None], 3, axis=2)
         scale = max(target.shape[:2]) / 128
+        page = colorizer.prepare(inp)  # regions once; each K only changes the hints
+
+        def colored(hints, page=page):
+            hinted = colorizer.with_hints(page, hints)
+            return np.asarray(colorizer.finish(hinted, colorizer.predict([hinted.work])[0]).convert("RGB"))
+
         for k in ks:
             rng = np.random.default_rng([seed, zlib.crc32(name.encode()), k])
             colors, mask = synthesize_hints(target, rng, k, scale)
-            out = np.asarray(colorizer.colorize(inp, hints=to_rgba(colors, mask) if k else None).convert("RGB"))
+            out = colored(to_rgba(colors, mask) if k else None)
             near = nearest_hint(inp, colors, mask)
             for who, image in (("model", out), ("nearest_hint", near), ("gray", gray)):
                 per_k[k][who].append(cbcr_error(image, target))
@@ -88,7 +94,7 @@ def hint_curve(colorizer, folder: Path, mode: str, max_side: int, seed: int, lim
                 kept["true"] = list(np.add(kept["true"], kept_share(out, colors, mask)))
                 turned = rotate_hue(target, TURN)  # the same places, implausible colors
                 colors_t, mask_t = synthesize_hints(turned, np.random.default_rng([seed, zlib.crc32(name.encode()), k]), k, scale)
-                out_t = np.asarray(colorizer.colorize(inp, hints=to_rgba(colors_t, mask_t)).convert("RGB"))
+                out_t = colored(to_rgba(colors_t, mask_t))
                 kept["turned"] = list(np.add(kept["turned"], kept_share(out_t, colors_t, mask_t)))
     curve = {str(k): {who: {"cbcr_error": float(np.mean(v)), "deltaE": float(np.mean(per_k_de[k][who]))}
                       for who, v in per_k[k].items()} for k in ks}
@@ -114,7 +120,8 @@ def spill_one(colorizer, path: Path) -> dict | None:
     ImageDraw.Draw(hint).line([((x - 2) * scale, y * scale), ((x + 2) * scale, y * scale)],
                               fill=(*SPILL_COLOR, 255), width=max(1, round(width)))
     plain = colorizer.finish(page, colorizer.predict([page.work])[0])
-    hinted = colorizer.colorize(path, hints=hint)
+    with_hint = colorizer.with_hints(page, hint)
+    hinted = colorizer.finish(with_hint, colorizer.predict([with_hint.work])[0])
     small = regions.labels.shape[::-1]
     a0 = cbcr(np.asarray(plain.convert("RGB").resize(small)))
     a1 = cbcr(np.asarray(hinted.convert("RGB").resize(small)))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -154,8 +154,6 @@ class Colorizer:
     def prepare(self, image: Image.Image | str | Path, hints: Image.Image | str | Path | None = None) -> Page:
         """`hints`: an RGBA image of any size (scaled to the page), or its path; pixels with
         alpha >= 128 are hints in their RGB color. None: hint-free."""
-        if isinstance(hints, (str, Path)):
-            hints = hint_codec.load_rgba(hints)
         if isinstance(image, Image.Image):
             if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
                 image = ImageOps.exif_transpose(image)
@@ -164,13 +162,20 @@ class Colorizer:
         gray, alpha = to_gray(image)
         small = reduce_to_side(gray, self.size)  # never upscaled: a small image runs at its own size
         work = torch.from_numpy(np.asarray(small, dtype=np.float32)).div_(127.5).sub_(1.0)[None]
-        drawing = analyse(gray, self.size)
-        layer = hint_layer(hints, drawing.luma.shape[::-1]) if hints is not None else None
+        return self.with_hints(Page(gray, alpha, small, work, analyse(gray, self.size)), hints)
+
+    def with_hints(self, page: Page, hints: Image.Image | str | Path | None) -> Page:
+        """The prepared page with these hints instead of its own (None: hint-free), without
+        finding its regions again: the hint planes for the model and the hint layer for the fill."""
+        if isinstance(hints, (str, Path)):
+            hints = hint_codec.load_rgba(hints)
+        layer = hint_layer(hints, page.drawing.luma.shape[::-1]) if hints is not None else None
+        work = page.work[:1]
         if self.takes_hints:  # always the same channels, so hinted and hint-free pages batch together
-            planes = (hint_codec.from_rgba(hints, small.size)[0] if layer is not None
+            planes = (hint_codec.from_rgba(hints, page.small.size)[0] if layer is not None
                       else torch.zeros(hint_codec.HINT_CHANNELS, *work.shape[-2:]))
             work = torch.cat([work, planes])
-        return Page(gray, alpha, small, work, drawing, layer)
+        return replace(page, work=work, hints=layer)
 
     def predict(self, works: Sequence[torch.Tensor], vividness: float | None = None) -> list[np.ndarray]:
         """The model's colors (uint8 h x w x 3) for inputs that all share one shape, in one pass.
