@@ -4,6 +4,7 @@ chroma_classes objective, its card, choosing its temperature, and coloring with 
 import json
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 from train_helpers import cli, run_inprocess
@@ -111,3 +112,15 @@ def test_fine_tuning_trains_and_validates_at_vividness_zero(chroma_run, color_di
     assert child["generator"]["kwargs"]["vividness"] == 0.0
     G, _ = load_generator(tmp_path / "ft" / "checkpoints" / "step-00000002")
     assert G.vividness == 0.0
+
+
+def test_sample_grid_shows_a_hint_models_drawing_beside_its_output():
+    # A run without validation pictures logs training samples, whose input carries 4 hint channels.
+    from colorize.training.monitor import sample_grid
+
+    inp = torch.rand(2, 5, 16, 24) * 2 - 1
+    grid = sample_grid(inp, torch.zeros(2, 3, 16, 24), torch.zeros(2, 3, 16, 24))
+    assert grid.shape[0] == 3
+    first = grid[:, 2:18, 2:26]  # the first cell: the drawing (channel 0) as gray, not the hints
+    expected = (inp[0, 0].clamp(-1, 1) * 0.5 + 0.5).expand(3, -1, -1)
+    assert torch.allclose(first, expected, atol=1e-6)

@@ -72,8 +72,10 @@ def to_unit(x: torch.Tensor) -> torch.Tensor:
 
 
 def sample_grid(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """One row per sample: input | output | target."""
-    rows = torch.stack([to_unit(inp), to_unit(out), to_unit(target)], dim=1).flatten(0, 1)
+    """One row per sample: input | output | target. A hint model's input shows its drawing alone
+    (channel 0; the hint channels follow it)."""
+    drawing = inp if inp.shape[1] in (1, 3) else inp[:, :1]
+    rows = torch.stack([to_unit(drawing), to_unit(out), to_unit(target)], dim=1).flatten(0, 1)
     return make_grid(rows, nrow=3, padding=2, pad_value=1.0)
 
 
