@@ -16,6 +16,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,12 +220,16 @@ class Trainer:
     """One training run: `Trainer(...).run()` -> summary dict."""
 
     def __init__(self, cfg: Config, data_dir, out_dir, *, resume: bool = False, init_from=None,
-                 freeze: tuple[str, ...] = (), cache_dir=None, precision: PrecisionChoice | None = None):
+                 freeze: tuple[str, ...] = (), cache_dir=None, precision: PrecisionChoice | None = None,
+                 on_step: Callable[[Trainer, Any], bool] | None = None):
         if freeze and init_from is None:
             raise ValueError(f"--freeze {' '.join(freeze)} needs --init-from: freezing freshly initialized "
                              "weights would keep them random")
         self.cfg, self.t, self.out_dir = cfg, cfg.train, Path(out_dir)
         self.data_dir, self.init_from, self.freeze = data_dir, init_from, tuple(freeze)
+        # Called after every step with (trainer, step result); True asks to stop: the current step
+        # is checkpointed so that a --resume continues from it (colorize.character's cancel).
+        self.on_step, self.stop_requested = on_step, False
         self.parent: dict | None = None  # the card summary of the model --init-from starts from
         higher_is_better(cfg.log.best_metric)  # an unknown metric name fails now, not after hours
         kind = "cuda" if self.t.device == "cuda" or (self.t.device == "auto" and torch.cuda.is_available()) else "cpu"
@@ -351,8 +356,13 @@ class Trainer:
             while self.state.progress.step < self.t.steps:
                 result = self.step(stream)
                 self.log(result)
+                self.poll(result)
                 is_best = self.validate()
                 self.checkpoint(is_best)
+                if self.stop_requested:
+                    log.info("stopped on request at step %d (checkpointed: --resume continues)",
+                             self.state.progress.step)
+                    break
                 if self.stopped_early:
                     log.info("early stop at step %d: %s did not improve for %d validation rounds",
                              self.state.progress.step, self.cfg.log.best_metric, self.cfg.log.early_stop_patience)
@@ -366,6 +376,12 @@ class Trainer:
         self.state.D.train()
         for m in self.frozen:
             m.eval()  # frozen encoder: its batch-norm statistics stay fixed too
+
+    def poll(self, result) -> None:
+        """Ask on_step whether to stop; rank 0 decides for every rank."""
+        if self.on_step is not None:
+            stop = bool(self.on_step(self, result)) if self.info.is_main else None
+            self.stop_requested = bool(distributed.broadcast_object(stop, self.info))
 
     def step(self, stream):
         s = self.state
@@ -429,7 +445,7 @@ class Trainer:
     def checkpoint(self, is_best: bool) -> None:
         s, step = self.state, self.state.progress.step
         root = self.out_dir / "checkpoints"
-        if step % self.cfg.log.ckpt_every == 0 or step == self.t.steps or self.stopped_early:
+        if step % self.cfg.log.ckpt_every == 0 or step == self.t.steps or self.stopped_early or self.stop_requested:
             if self.info.is_main:
                 card = self.card()
                 save_checkpoint(root / f"step-{step:08d}", card, s.G, s.D, s.state_dict())
@@ -482,6 +498,7 @@ class Trainer:
         summary = {
             "run": self.run_name, "steps": p.step, "best_step": p.best_step, "best_value": p.best_value,
             "best_metric": self.cfg.log.best_metric, "last_val": p.last_val, "stopped_early": self.stopped_early,
+            "stop_requested": self.stop_requested,
             "resumed_from": str(self.resumed_from) if self.resumed_from else None,
             "precision": self.t.precision, "precision_reason": self.precision.reason, "world_size": self.info.world,
             "splits": ({k: self.splits.summary["counts"][k] for k in ("train", "val", "test")}
@@ -508,8 +525,10 @@ def parent_summary(card: dict) -> dict:
 
 
 def train(cfg: Config, data_dir, out_dir, *, resume: bool = False, init_from=None, freeze: tuple[str, ...] = (),
-          cache_dir=None, precision: PrecisionChoice | None = None) -> dict[str, Any]:
-    """Train until cfg.train.steps (or early stopping); returns a summary dict. `precision`: the
-    precision already decided for cfg.train.precision (default: decided here)."""
+          cache_dir=None, precision: PrecisionChoice | None = None,
+          on_step: Callable[[Trainer, Any], bool] | None = None) -> dict[str, Any]:
+    """Train until cfg.train.steps (or early stopping, or on_step returning True); returns a
+    summary dict. `precision`: the precision already decided for cfg.train.precision (default:
+    decided here)."""
     return Trainer(cfg, data_dir, out_dir, resume=resume, init_from=init_from, freeze=freeze,
-                   cache_dir=cache_dir, precision=precision).run()
+                   cache_dir=cache_dir, precision=precision, on_step=on_step).run()
