@@ -7,7 +7,10 @@ One command runs every set through the Colorizer the app uses (with its options 
   speech bubbles, flat fill of line-bounded regions, colored share);
 - `hints-gray`, `hints-lineart`: the hints curve on the held-out pictures (error for 0 to 30 hints
   made from the truth, against gray and nearest-hint chroma; hints kept), and `hints-spill`: one
-  stroke in one closed region of each real line art (see colorize.evaluation.hints_eval).
+  stroke in one closed region of each real line art (see colorize.evaluation.hints_eval);
+- `character` (only when asked, with --character-data): a character's held-out pictures from gray and
+  line art, the paired figures and how consistently the main colors are painted across pictures
+  (colorize.evaluation.character_eval, consistency); every checkpoint side by side in its sheets.
 Writes metrics.json, summary.md (also printed) and one side-by-side sheet per set (split over
 several PNGs). Several --checkpoint, or --compare of earlier runs, give one comparison table.
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colorize.evaluation import character_report
 from colorize.fileio import atomic_write_text
 
 log = logging.getLogger("colorize.evaluation.quality")
@@ -32,7 +36,7 @@ log = logging.getLogger("colorize.evaluation.quality")
 SETS = {"lineart": ("lineart", None), "manga": ("manga", None),
         "holdout-gray": ("holdout", "gray"), "holdout-lineart": ("holdout", "lineart"),
         "hints-gray": ("holdout", "hints:gray"), "hints-lineart": ("holdout", "hints:lineart"),
-        "hints-spill": ("lineart", "spill")}
+        "hints-spill": ("lineart", "spill"), "character": (None, "character")}
 NOREF_KEYS = ("paper_clean", "bubble_clean", "flat_fill", "colored_share")
 PAIRED_KEYS = ("deltaE", "cbcr_error", "colorfulness_ratio")
 TARGETS = {"paper_clean": ">= 0.95", "bubble_clean": ">= 0.90", "flat_fill": ">= 0.85", "colored_share": ">= 0.40"}
@@ -41,7 +45,8 @@ TARGETS = {"paper_clean": ">= 0.95", "bubble_clean": ">= 0.90", "flat_fill": ">=
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", action="append", help="checkpoint folder; repeat to compare several")
     p.add_argument("--compare", nargs="+", metavar="RUN_DIR", help="only print one table of earlier runs' metrics.json")
-    p.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS), help="which sets (default: all)")
+    p.add_argument("--sets", nargs="+", choices=list(SETS), default=[s for s in SETS if s != "character"],
+                   help="which sets (default: all but character)")
     p.add_argument("--data", default="../shared/data", help="folder holding lineart/, manga/ and holdout/")
     p.add_argument("--out", help="report folder (default runs/quality/<checkpoint name>)")
     p.add_argument("--limit", type=int, help="only the first N images of each set, for quick runs")
@@ -54,6 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-side", type=int, default=512, help="held-out images scaled to this long side (as eval)")
     p.add_argument("--seed", type=int, default=0, help="held-out line-art synthesis seed (as eval)")
     p.add_argument("--row-height", type=int, default=320, help="sheet row height in px")
+    p.add_argument("--character-data", action="append", metavar="DIR",
+                   help="a character's picture folder for the character set; repeat for several (a character "
+                        "model is measured on the folder its card trained on, other models on every folder)")
+    p.add_argument("--character-holdout", type=float, default=0.25,
+                   help="held-out fraction of a character's pictures by content hash (as `colorize character`)")
     p.add_argument("--frontier", action="store_true",
                    help="also the held-out CbCr-error-versus-colorfulness curve over vividness settings, "
                         "every --checkpoint on one plot (frontier.png)")
@@ -149,8 +159,9 @@ def run_hints(colorizer, folder: Path, mode: str, args, out: Path) -> dict:
     return result
 
 
-def run_quality(checkpoint: str, args, out: Path) -> dict:
-    """Every chosen set through one Colorizer; writes the sheets, returns the report."""
+def run_quality(checkpoint: str, args, out: Path, kept: dict | None = None) -> dict:
+    """Every chosen set through one Colorizer; writes the sheets, returns the report. The character
+    set's pictures go into `kept` (its sheets show every checkpoint, so main writes them)."""
     from colorize.evaluation.sheets import write_sheets
 
     colorizer, options = make_colorizer(checkpoint, args.device, size=args.size, shading=args.shading,
@@ -163,7 +174,15 @@ def run_quality(checkpoint: str, args, out: Path) -> dict:
     for name in args.sets:
         folder, mode = SETS[name]
         t = time.perf_counter()
-        print(f"{name}: {data / folder} ...", file=sys.stderr)
+        print(f"{name}: {data / folder if folder else args.character_data} ...", file=sys.stderr)
+        if mode == "character":
+            from colorize.evaluation.character_eval import run_characters
+
+            result, images = run_characters(colorizer, checkpoint, args)
+            report["sets"][name] = {**result, "seconds": round(time.perf_counter() - t, 1)}
+            if kept is not None:
+                kept[checkpoint] = images
+            continue
         if mode is None:
             result, rows = run_noref(colorizer, data / folder, args.limit, args.measure_side, args.row_height)
             what = "input | output | measured (paper blue, bubbles green, closed regions tinted)"
@@ -192,7 +211,7 @@ def summary(reports: dict[str, dict]) -> str:
     names = list(dict.fromkeys(s for r in reports.values() for s in r["sets"]))
     lines = []
     paired = [s for s in names if s.startswith("holdout")]
-    noref = [s for s in names if not s.startswith(("holdout", "hints"))]
+    noref = [s for s in names if not s.startswith(("holdout", "hints", "character"))]
     if noref:
         lines += ["Real inputs, no reference (mean over images; chroma = |CbCr| in 0-255 levels)", "",
                   "| set | run | images | " + " | ".join(NOREF_KEYS) + " |",
@@ -217,6 +236,7 @@ def summary(reports: dict[str, dict]) -> str:
                     lines.append(f"| {s} | {label} | {rep['count']} | {cells} | {wins} |")
         lines.append("")
     lines += hints_summary(reports, [s for s in names if s.startswith("hints")])
+    lines += character_report.summary(reports)
     return "\n".join(lines)
 
 
@@ -263,6 +283,24 @@ def _labels(paths: list[str]) -> list[str]:
     return [n if names.count(n) == 1 else f"{n}#{i + 1}" for i, n in enumerate(names)]
 
 
+def write_report(run_out: Path, label: str, report: dict) -> None:
+    atomic_write_text(run_out / "metrics.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(run_out / "summary.md", summary({label: report}) + "\n")
+
+
+def character_sheets(out: Path, labels: list[str], args, reports: dict, kept: dict) -> None:
+    """The character set's sheets, every checkpoint side by side, under out/sheets; each run's
+    metrics.json then names them (relative to its own folder)."""
+    import os
+
+    by_label = {label: kept[c] for label, c in zip(labels, args.checkpoint) if c in kept}
+    written = character_report.write_sheets(out, by_label, reports, args.row_height)
+    for label, paths in written.items():
+        run_out = out if len(labels) == 1 else out / label
+        reports[label]["sets"]["character"]["sheets"] = [Path(os.path.relpath(p, run_out)).as_posix() for p in paths]
+        write_report(run_out, label, reports[label])
+
+
 def main(args: argparse.Namespace) -> int:
     from colorize.checkpoint import CheckpointError
 
@@ -278,18 +316,25 @@ def main(args: argparse.Namespace) -> int:
             return 0
         if not args.checkpoint:
             raise ValueError("give --checkpoint DIR (repeat it to compare) or --compare RUN_DIR ...")
-        for name in {SETS[s][0] for s in args.sets}:
+        for name in {SETS[s][0] for s in args.sets} - {None}:
             if not (Path(args.data) / name).is_dir():
                 raise FileNotFoundError(f"{Path(args.data) / name}: no such folder (see --data)")
         labels = _labels(args.checkpoint)
         out = Path(args.out or Path("runs") / "quality" / "-".join(labels))
-        reports = {}
+        if "character" in args.sets:
+            from colorize.evaluation.character_eval import check_all
+
+            if not args.character_data:
+                raise ValueError("--sets character needs --character-data DIR (a character's picture folder)")
+            check_all(args.checkpoint, args)
+        reports, kept = {}, {}
         for label, checkpoint in zip(labels, args.checkpoint):
             run_out = out if len(labels) == 1 else out / label
-            report = run_quality(checkpoint, args, run_out)
-            atomic_write_text(run_out / "metrics.json", json.dumps(report, indent=2) + "\n")
-            atomic_write_text(run_out / "summary.md", summary({label: report}) + "\n")
+            report = run_quality(checkpoint, args, run_out, kept)
+            write_report(run_out, label, report)
             reports[label] = report
+        if kept:
+            character_sheets(out, labels, args, reports, kept)
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
