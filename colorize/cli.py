@@ -17,6 +17,7 @@ COMMANDS = {
     "diagnose": ("colorize.diagnose", "pre-flight checks before a long run"),
     "temperature": ("colorize.training.temperature", "choose how vivid a chroma-unet model's colors are (temperature, vividness)"),
     "sweep": ("colorize.training.sweep", "short seeded runs over a hyper-parameter grid"),
+    "character": ("colorize.character.cli", "fine-tune the default model on one character's pictures"),
 }
 
 
