@@ -107,6 +107,12 @@ def test_cancel_then_rerun_continues_and_holdout_stays_out(setup, tmp_path):
     assert sorted(held + c["pictures"]["sha256"]) == sorted({file_sha256(p) for p in pictures.iterdir()})
     assert card["data"]["counts"]["train"] == c["pictures"]["count"]  # the held-out ones never trained
 
+    files = sorted(pictures.iterdir())[:8]  # picture files (the app's way), and --force replaces the model
+    assert train_character("emilia", files, **{**kw, "holdout": 0.0}, force=True) == out
+    card = json.loads((out / "card.json").read_text())
+    assert card["character"]["pictures"]["count"] == 8 and card["character"]["sources"] == [str(pictures)]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["emilia"]  # no work or old folder left
+
 
 def test_names():
     for good in ("Emilia", "monkey_d_luffy", "a", "R2-D2", "x" * 64):
@@ -191,5 +197,4 @@ def test_tags_scrapes_cleans_and_trains(setup, tmp_path, capsys):
     report = json.loads((work / "scrape" / "clean_report.json").read_text())
     kept = {i["path"] for i in report["images"] if i["decision"] == "keep"}
     assert len(kept) == c["pictures"]["count"] and hits == len(posts)
-    assert sorted(p.name for p in work.iterdir()) == [".lock", "scrape", "scrape-export"] or \
-        sorted(p.name for p in work.iterdir()) == ["scrape", "scrape-export"]  # the dataset stays for next time
+    assert sorted(p.name for p in work.iterdir()) == ["scrape", "scrape-export"]  # the dataset stays for next time

@@ -63,7 +63,8 @@ def read_pictures(name: str, data: Sequence[str | Path], cache_dir: Path, side: 
     least 1 - holdout. CharacterError for a folder all broken or too few pictures to train."""
     sources = list_sources(data)
     total, done = sum(len(files) for _, files in sources), 0
-    result, seen = PictureSet(sources=[str(p) for p, _ in sources]), set()
+    folders = dict.fromkeys(str(p if p.is_dir() else p.parent) for p, _ in sources)  # the app gives files
+    result, seen = PictureSet(sources=list(folders)), set()
     for source, files in sources:
         broken = []
         for f in files:
