@@ -44,7 +44,7 @@ def test_truth_is_close_and_consistent_gray_is_far_a_wandering_model_spreads():
     steady_wrong = [figure(hair=(60, 160, 60)) for _ in range(6)]  # always the same, wrong, green hair
     r = consistency.consistency(truths, {"truth_copy": truths, "wandering": wandering, "steady": steady_wrong})
     runs = r["runs"]
-    assert len(r["palette"]) == 2 and r["pictures"] == 6
+    assert len(r["palette"]) == 3 and r["palette"][-1]["neutral"] and r["pictures"] == 6
     assert runs["truth_copy"]["closeness"] == pytest.approx(0, abs=1e-9)
     assert runs["truth_copy"]["spread"] == pytest.approx(0, abs=1e-9)
     assert runs["truth"]["spread"] == pytest.approx(0, abs=1e-9)  # flat colors: no natural variation
@@ -60,13 +60,26 @@ def test_truth_is_close_and_consistent_gray_is_far_a_wandering_model_spreads():
 def test_a_background_in_one_picture_is_not_a_character_color():
     truths = [figure() for _ in range(5)] + [figure(background=(120, 200, 90))]
     r = consistency.consistency(truths, {})
-    assert len(r["palette"]) == 2
+    assert len(r["palette"]) == 3  # hair, outfit, the neutral entry
     assert [c["pictures"] for c in r["not_recurring"]] == [1]
 
 
 def test_nothing_chromatic_gives_an_empty_palette():
     r = consistency.consistency([np.full((20, 20, 3), 128, np.uint8)] * 3, {"m": [np.zeros((20, 20, 3), np.uint8)] * 3})
-    assert r["palette"] == [] and r["runs"]["m"]["closeness"] is None and r["runs"]["m"]["spread"] is None
+    assert r["palette"] == [{"neutral": True, "pictures": 3}]
+    assert r["runs"]["m"]["closeness"] is None and r["runs"]["m"]["spread"] is None
+    assert r["runs"]["m"]["neutral"]["closeness"] == 0 and r["runs"]["m"]["neutral"]["spread"] == 0
+
+
+def test_silver_hair_is_the_neutral_entry_a_tint_that_changes_spreads():
+    truths = [figure(hair=(190, 190, 195)) for _ in range(4)]  # silver hair: no hue to cluster
+    tints = [(230, 200, 120), (120, 160, 230), (190, 190, 195), (230, 200, 120)]  # yellow, blue, right, yellow
+    r = consistency.consistency(truths, {"steady": truths, "tinted": [figure(hair=t) for t in tints]})
+    assert len(r["palette"]) == 2 and r["palette"][-1] == {"neutral": True, "pictures": 4}
+    steady, tinted = r["runs"]["steady"]["neutral"], r["runs"]["tinted"]["neutral"]
+    assert steady["closeness"] == pytest.approx(0, abs=1e-9) and steady["spread"] == pytest.approx(0, abs=1e-9)
+    assert tinted["closeness"] > 15 and tinted["spread"] > 15
+    assert r["runs"]["gray"]["neutral"]["closeness"] < 3  # silver stays silver in gray
 
 
 def write_pictures(folder, n: int, seed: int) -> list:
@@ -162,6 +175,7 @@ def test_quality_character_set_end_to_end(tmp_path, capsys):
         assert m["mean"]["baseline"]["colorfulness"] == 0
         c = m["consistency"]
         top = sorted(tuple(round(v / 10) for v in p["cbcr"]) for p in c["palette"][:2])
+        assert c["palette"][-1]["neutral"]
         assert top == [(-2, 7), (6, -2)]  # hair (Cb -23, Cr 69) and outfit (64, -20) lead the palette
         assert c["runs"]["gray"]["spread"] == pytest.approx(0, abs=1e-9) and c["runs"]["gray"]["closeness"] > 20
         assert c["runs"]["model"]["closeness"] is not None and c["runs"]["model"]["spread"] is not None

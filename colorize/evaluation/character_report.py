@@ -28,7 +28,7 @@ def summary(reports: dict[str, dict]) -> list[str]:
              "main colors' closeness to the truth and spread across pictures in CbCr levels, lower is better "
              "(colorize/evaluation/consistency.py)", "",
              "| character | input | run | images | deltaE | CbCr error | colorfulness ratio | deltaE beats gray "
-             "| closeness | spread |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| closeness | spread | neutral: tint / spread |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     names = list(dict.fromkeys(n for chars in runs.values() for n in chars))
     for name in names:
         have = {label: chars[name] for label, chars in runs.items() if name in chars}
@@ -40,22 +40,30 @@ def summary(reports: dict[str, dict]) -> list[str]:
                 cells = " | ".join(_fmt(m["mean"]["model"].get(k)) for k in FIGURES)
                 lines.append(f"| {name} | {mode} | {label} | {m['count']} | {cells} | "
                              f"{_fmt(m['model_beats_baseline_share']['deltaE'])} | {_fmt(c['closeness'])} | "
-                             f"{_fmt(c['spread'])} |")
+                             f"{_fmt(c['spread'])} | {_neutral(c)} |")
             m = first["modes"][mode]
             g, t = m["consistency"]["runs"]["gray"], m["consistency"]["runs"]["truth"]
             cells = " | ".join(_fmt(m["mean"]["baseline"].get(k)) for k in FIGURES)
             lines.append(f"| {name} | {mode} | gray passthrough | {m['count']} | {cells} |  | "
-                         f"{_fmt(g['closeness'])} | {_fmt(g['spread'])} |")
-            lines.append(f"| {name} | {mode} | truth | {m['count']} |  |  |  |  | 0.000 | {_fmt(t['spread'])} |")
+                         f"{_fmt(g['closeness'])} | {_fmt(g['spread'])} | {_neutral(g)} |")
+            lines.append(f"| {name} | {mode} | truth | {m['count']} |  |  |  |  | 0.000 | {_fmt(t['spread'])} "
+                         f"| {_neutral(t)} |")
         palette = first["modes"][next(iter(first["modes"]))]["consistency"]["palette"]
-        colors = ", ".join(f"({p['cbcr'][0]:.0f}, {p['cbcr'][1]:.0f}) {100 * p['share']:.0f}%" for p in palette)
-        lines.append(f"| {name} palette (Cb, Cr) |  | {colors or 'none: no chromatic pixels'} |  |  |  |  |  |  |  |")
+        colors = ", ".join(f"({p['cbcr'][0]:.0f}, {p['cbcr'][1]:.0f}) {100 * p['share']:.0f}%"
+                           for p in palette if not p.get("neutral"))
+        lines.append(f"| {name} palette (Cb, Cr) |  | {colors or 'no chromatic color'} |  |  |  |  |  |  |  |  |")
     return lines + [""]
 
 
+def _neutral(run: dict) -> str:
+    n = run.get("neutral") or {}
+    return "" if n.get("closeness") is None else f"{n['closeness']:.2f} / {_fmt(n.get('spread')) or 'n/a'}"
+
+
 def palette_picture(results: dict[str, dict], mode: str, title: str) -> Image.Image:
-    """Rows truth, gray and each run; a column per palette color; in each cell one square per
-    picture, the color that run gives there (at the truth's brightness), blank where it is absent."""
+    """Rows truth, gray and each run; a column per palette color (the neutral one last); in each
+    cell one square per picture, the color that run gives there (at the truth's brightness), blank
+    where it is absent."""
     first = next(iter(results.values()))["modes"][mode]["consistency"]
     palette, luma = first["palette"], first["luma"]
     cell, label_w, font = 16, 170, ImageFont.load_default(size=13)
@@ -93,6 +101,7 @@ def write_sheets(out: Path, images: dict[str, dict], reports: dict[str, dict],
             rows = []
             for file, inp, _, truth in images[have[0]][name][mode]:
                 errs = "  ".join(f"{label} {_cbcr(results[label], mode, file):.2f}" for label in have)
+                errs += f"  (gray {_cbcr(results[have[0]], mode, file, 'baseline'):.2f})"
                 rows.append(row_image([inp, *(outputs[label][file] for label in have), truth],
                                       f"{file}   CbCr err {errs}", row_height))
             title = f"{name} held-out, {mode} input: input | {' | '.join(have)} | truth"
@@ -107,5 +116,5 @@ def write_sheets(out: Path, images: dict[str, dict], reports: dict[str, dict],
     return written
 
 
-def _cbcr(result: dict, mode: str, file: str) -> float:
-    return next(r["model"]["cbcr_error"] for r in result["modes"][mode]["per_image"] if r["file"] == file)
+def _cbcr(result: dict, mode: str, file: str, who: str = "model") -> float:
+    return next(r[who]["cbcr_error"] for r in result["modes"][mode]["per_image"] if r["file"] == file)

@@ -21,6 +21,10 @@ held-out CbCr error uses; the Colorizer keeps the input's brightness, so chroma 
 - **spread** (lower is more consistent): per color, the RMS distance of its renderings to their
   across-picture mean (pictures weigh equally; colors found in fewer than 2 pictures are skipped);
   then the mean over colors.
+- **neutral**, apart: silver or white hair, a white dress, gray cloth are a character's colors too
+  but have no hue to cluster. The true-neutral pixels that are neither lines nor paper
+  (LUMA_MIN <= luma <= NEUTRAL_MAX) are one more entry, last in the palette, with its own closeness
+  (how much the model tints them) and spread (whether the tint changes from picture to picture).
 
 The gray passthrough renders every color as (0, 0): perfectly consistent (spread 0) and far from
 the truth (closeness = the palette colors' own chroma), so both figures are always reported, with
@@ -37,6 +41,7 @@ from colorize.metrics import CBCR, LUMA
 K = 6
 CHROMA_MIN = 12.0  # |CbCr| under this is neutral: paper, lines, white highlights, gray, silver hair
 LUMA_MIN = 24.0  # near-black: line art and its JPEG fringe, whose chroma is noise
+NEUTRAL_MAX = 235.0  # above this a neutral pixel is paper or a highlight, not silver hair or a white dress
 MATCH = 16.0  # a true color within this of its nearest palette color counts as that color
 MIN_SHARE, MIN_PIXELS = 0.002, 40  # eyes are small: about 0.2% of a full-figure picture
 MIN_WEIGHT = 0.02  # palette colors under this share of the pooled chromatic weight are dropped
@@ -101,25 +106,26 @@ def palette(truths: list[np.ndarray], k: int = K, seed: int = 0) -> dict:
 
 
 def renderings(truth: np.ndarray, outputs: dict[str, np.ndarray], colors: np.ndarray) -> dict:
-    """One picture: where each palette color is in the truth, and the mean CbCr each output (and
-    the truth) gives it there. Returns {"pixels": k, "luma": k, "truth": k x 2, <name>: k x 2};
-    NaN rows for colors that do not count in this picture."""
+    """One picture: where each palette color is in the truth (the k chromatic colors, then the
+    neutral one), and the mean CbCr each output (and the truth) gives it there. Returns
+    {"pixels": k+1, "luma": k+1, "truth": k+1 x 2, <name>: k+1 x 2}; NaN rows for colors that do
+    not count in this picture."""
     cbcr, luma = cbcr_luma(truth)
     k = len(colors)
-    flat = cbcr.reshape(-1, 2)
-    d = np.sqrt(((flat[:, None] - colors[None]) ** 2).sum(-1)) if k else np.zeros((len(flat), 0))
-    label = np.argmin(d, axis=1) if k else np.zeros(len(flat), int)
-    ok = chromatic(cbcr, luma).ravel() & (d[np.arange(len(flat)), label] <= MATCH if k else False)
-    label = np.where(ok, label, k)  # k: no palette color
-    pixels = np.bincount(label, minlength=k + 1)[:k]
+    flat, lum = cbcr.reshape(-1, 2), luma.ravel()
+    d = np.sqrt(((flat[:, None] - colors[None]) ** 2).sum(-1)) if k else np.full((len(flat), 1), np.inf)
+    label = np.argmin(d, axis=1)
+    colored = chromatic(cbcr, luma).ravel()
+    neutral = ~colored & (lum >= LUMA_MIN) & (lum <= NEUTRAL_MAX)
+    label = np.where(colored & (d[np.arange(len(flat)), label] <= MATCH), label, np.where(neutral, k, k + 1))
+    pixels = np.bincount(label, minlength=k + 2)[:k + 1]
     counted = pixels >= max(MIN_PIXELS, MIN_SHARE * luma.size)
 
     def mean_over(values: np.ndarray) -> np.ndarray:
-        sums = np.stack([np.bincount(label, values[:, j], minlength=k + 1)[:k] for j in range(values.shape[1])], 1)
+        sums = np.stack([np.bincount(label, values[:, j], minlength=k + 2)[:k + 1] for j in range(values.shape[1])], 1)
         return np.where(counted[:, None], sums / np.maximum(pixels, 1)[:, None], np.nan)
 
-    out = {"pixels": np.where(counted, pixels, 0), "luma": mean_over(luma.reshape(-1, 1))[:, 0],
-           "truth": mean_over(flat)}
+    out = {"pixels": np.where(counted, pixels, 0), "luma": mean_over(lum[:, None])[:, 0], "truth": mean_over(flat)}
     for name, rgb in outputs.items():
         if rgb.shape != truth.shape:
             raise ValueError(f"output {name!r} is {rgb.shape[:2]}, the truth {truth.shape[:2]}")
@@ -128,8 +134,9 @@ def renderings(truth: np.ndarray, outputs: dict[str, np.ndarray], colors: np.nda
 
 
 def scores(rendered: np.ndarray, truth: np.ndarray) -> dict:
-    """closeness and spread (see the module docstring) of P x K x 2 renderings against the truth's
-    means of the same pixels (NaN where a color does not count), overall and per color."""
+    """closeness and spread (see the module docstring) of P x (K+1) x 2 renderings against the
+    truth's means of the same pixels (NaN where a color does not count): the mean over the K
+    chromatic colors, the neutral one (last) apart, and per color."""
     present = ~np.isnan(truth[..., 0])
     colors = []
     for c in range(truth.shape[1]):
@@ -138,10 +145,11 @@ def scores(rendered: np.ndarray, truth: np.ndarray) -> dict:
         close = float(np.mean(np.hypot(*(r - t).T))) if here.any() else None
         spread = float(np.sqrt(np.mean(((r - r.mean(0)) ** 2).sum(-1)))) if here.sum() >= 2 else None
         colors.append({"pictures": int(here.sum()), "closeness": close, "spread": spread})
-    close = [c["closeness"] for c in colors if c["closeness"] is not None]
-    spread = [c["spread"] for c in colors if c["spread"] is not None]
+    close = [c["closeness"] for c in colors[:-1] if c["closeness"] is not None]
+    spread = [c["spread"] for c in colors[:-1] if c["spread"] is not None]
+    neutral = {k: colors[-1][k] for k in ("closeness", "spread")} if colors else {"closeness": None, "spread": None}
     return {"closeness": float(np.mean(close)) if close else None,
-            "spread": float(np.mean(spread)) if spread else None, "colors": colors}
+            "spread": float(np.mean(spread)) if spread else None, "neutral": neutral, "colors": colors}
 
 
 def consistency(truths: list[np.ndarray], outputs: dict[str, list[np.ndarray]], k: int = K) -> dict:
@@ -153,11 +161,14 @@ def consistency(truths: list[np.ndarray], outputs: dict[str, list[np.ndarray]], 
     for i, truth in enumerate(truths):
         gray = np.repeat(cbcr_luma(truth)[1].round().clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
         per_picture.append(renderings(truth, {"gray": gray, **{n: o[i] for n, o in outputs.items()}}, pal["cbcr"]))
-    truth = np.stack([p["truth"] for p in per_picture]) if per_picture else np.zeros((0, 0, 2))
+    truth = np.stack([p["truth"] for p in per_picture]) if per_picture else np.full((0, 1, 2), np.nan)
     found = (~np.isnan(truth[..., 0])).sum(0)
     keep = found >= max(min(2, len(truths)), np.ceil(RECUR * len(truths)))
+    keep[-1] = True  # the neutral entry stays, so it is always last
+    centers = [*pal["cbcr"], np.zeros(2)]
     entry = [{"cbcr": [round(float(v), 2) for v in c], "share": round(float(s), 4), "rgb": swatch(c, 150.0),
-              "pictures": int(n)} for c, s, n in zip(pal["cbcr"], pal["share"], found)]
+              "pictures": int(n)} for c, s, n in zip(centers, [*pal["share"], 0.0], found)]
+    entry[-1] = {"neutral": True, "pictures": int(found[-1])}
     result = {"palette": [e for e, kept in zip(entry, keep) if kept],
               "not_recurring": [e for e, kept in zip(entry, keep) if not kept], "pictures": len(truths), "runs": {}}
     truth = truth[:, keep]

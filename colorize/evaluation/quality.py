@@ -348,6 +348,8 @@ def main(args: argparse.Namespace) -> int:
         atomic_write_text(out / "compare.md", table + "\n")
     print(table)
     for label, report in reports.items():
-        sheets = sum(len(s.get("sheets", [])) for s in report["sets"].values())
+        sheets = sum(len(s.get("sheets", [])) for name, s in report["sets"].items() if name != "character")
         print(f"{label}: {report['seconds']} s, {sheets} sheets under {out if len(reports) == 1 else out / label}/sheets")
+    if kept:
+        print(f"character sheets, every checkpoint side by side: {out / 'sheets'}/character-*.png")
     return 0
