@@ -159,7 +159,8 @@ def test_quality_character_set_end_to_end(tmp_path, capsys):
     out = tmp_path / "q"
     rc = main(["quality", "--checkpoint", str(tmp_path / "base"), "--checkpoint", str(tmp_path / "hero-model"),
                "--sets", "character", "--character-data", str(tmp_path / "Hero"),
-               "--character-data", str(tmp_path / "Other"), "--out", str(out), "--device", "cpu", "--max-side", "64"])
+               "--character-data", str(tmp_path / "Other"), "--out", str(out), "--device", "cpu", "--max-side", "64",
+               "--limit", "4"])
     assert rc == 0
     text = capsys.readouterr().out
     base = json.loads((out / "base" / "metrics.json").read_text())["sets"]["character"]
@@ -167,10 +168,10 @@ def test_quality_character_set_end_to_end(tmp_path, capsys):
     assert set(base["characters"]) == {"Hero", "Other"}
     assert set(model["characters"]) == {"Hero"}  # a character model is measured on its own character
     hero_fig = model["characters"]["Hero"]
-    assert sorted(hero_fig["held_out"]) == sorted(p.name for p in held)
+    assert hero_fig["held_out"] == sorted(p.name for p in held)[:4]  # --limit: the first 4 held-out pictures
     for mode in ("gray", "lineart"):
         m = hero_fig["modes"][mode]
-        assert m["count"] == len(held)
+        assert m["count"] == 4
         assert {"deltaE", "cbcr_error", "colorfulness_ratio"} <= set(m["mean"]["model"])
         assert m["mean"]["baseline"]["colorfulness"] == 0
         c = m["consistency"]
@@ -179,12 +180,16 @@ def test_quality_character_set_end_to_end(tmp_path, capsys):
         assert top == [(-2, 7), (6, -2)]  # hair (Cb -23, Cr 69) and outfit (64, -20) lead the palette
         assert c["runs"]["gray"]["spread"] == pytest.approx(0, abs=1e-9) and c["runs"]["gray"]["closeness"] > 20
         assert c["runs"]["model"]["closeness"] is not None and c["runs"]["model"]["spread"] is not None
-        assert f"| Hero | {mode} | hero-model | {len(held)} |" in text and f"| Hero | {mode} | truth |" in text
+        assert f"| Hero | {mode} | hero-model | 4 |" in text and f"| Hero | {mode} | truth |" in text
     sheet = out / "base" / base["sheets"][0]
     assert sheet.is_file() and sheet.resolve().parent == (out / "sheets").resolve()
     with Image.open(out / "sheets" / "character-Hero-gray-01.png") as im:  # input | base | hero-model | truth
         assert im.width >= 4 * 320 * 80 // 64
     assert (out / "sheets" / "character-Hero-gray-palette.png").is_file()
+
+    assert main(["quality", "--compare", str(out / "base"), str(out / "hero-model")]) == 0  # earlier runs' table
+    table = capsys.readouterr().out
+    assert "| Hero | gray | base |" in table and "| Hero | gray | hero-model |" in table and "| Other | gray | base |" in table
 
 
 def test_quality_refuses_a_character_model_that_trained_on_held_out_pictures(tmp_path, capsys):

@@ -349,7 +349,8 @@ def main(args: argparse.Namespace) -> int:
     print(table)
     for label, report in reports.items():
         sheets = sum(len(s.get("sheets", [])) for name, s in report["sets"].items() if name != "character")
-        print(f"{label}: {report['seconds']} s, {sheets} sheets under {out if len(reports) == 1 else out / label}/sheets")
+        where = f", {sheets} sheets under {out if len(reports) == 1 else out / label}/sheets" if sheets else ""
+        print(f"{label}: {report['seconds']} s{where}")
     if kept:
         print(f"character sheets, every checkpoint side by side: {out / 'sheets'}/character-*.png")
     return 0
