@@ -4,6 +4,7 @@ model on one character's pictures and write checkpoints/characters/NAME/."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from colorize.character.errors import CharacterError
 from colorize.character.names import DEFAULT_CONFIG, DEFAULT_ROOT, check_name, check_out, default_work_dir
 from colorize.character.progress import Progress
 from colorize.character.scrape import DEFAULT_BASE_URL
+
+log = logging.getLogger("colorize.character")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,7 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class Bar:
-    """One tqdm bar per stage, fed by train_character's progress calls."""
+    """One tqdm bar per stage, fed by train_character's progress calls; without a terminal (tqdm
+    off), a log line every twentieth of the training instead."""
 
     def __init__(self):
         self.bar, self.stage = None, None
@@ -50,10 +54,14 @@ class Bar:
             if p.stage in ("prepare", "train"):
                 self.bar = tqdm(total=p.steps, desc=p.stage, unit="step" if p.stage == "train" else "picture",
                                 disable=None, dynamic_ncols=True, initial=p.step)
-        if self.bar is not None:
-            self.bar.update(p.step - self.bar.n)
-            if p.loss is not None:
-                self.bar.set_postfix(loss=f"{p.loss:.3f}", refresh=False)
+        if self.bar is None:
+            return
+        self.bar.update(p.step - self.bar.n)
+        if p.loss is not None:
+            self.bar.set_postfix(loss=f"{p.loss:.3f}", refresh=False)
+        if self.bar.disable and p.stage == "train" and (p.step % max(1, p.steps // 20) == 0 or p.step == p.steps):
+            eta = f", about {p.eta_s:.0f} s left" if p.eta_s is not None else ""
+            log.info("step %d / %d, loss %s%s", p.step, p.steps, "-" if p.loss is None else f"{p.loss:.4g}", eta)
 
     def close(self) -> None:
         if self.bar is not None:
