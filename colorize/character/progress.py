@@ -68,9 +68,9 @@ class Reporter:
         step, steps = trainer.state.progress.step, trainer.t.steps
         now = time.monotonic()
         if self.train_start is None:
-            self.train_start = (now, step - 1)  # the first step's time includes the setup's
+            self.train_start = (now, step)  # measured from the first step: its time includes the setup's
         t, s = self.train_start
-        eta = (now - t) / max(step - s, 1) * (steps - step)
+        eta = (now - t) / (step - s) * (steps - step) if step > s else None
         loss = result.logs.get("loss/g_total")
         self.report("train", step, steps, None if loss is None else float(loss), eta)
         if step % trainer.cfg.log.log_every == 0 or step == steps:
