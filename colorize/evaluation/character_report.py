@@ -70,11 +70,18 @@ def palette_picture(results: dict[str, dict], mode: str, title: str) -> Image.Im
     rows = [("truth", first["runs"]["truth"]), ("gray passthrough", first["runs"]["gray"])]
     rows += [(label, r["modes"][mode]["consistency"]["runs"]["model"]) for label, r in results.items()]
     col_w = max(4, len(luma)) * cell + 12
-    im = Image.new("RGB", (label_w + col_w * max(1, len(palette)), 24 + len(rows) * (cell + 6)), "white")
+    im = Image.new("RGB", (label_w + col_w * max(1, len(palette)), 46 + len(rows) * (cell + 6)), "white")
     draw = ImageDraw.Draw(im)
     draw.text((2, 4), title, fill="black", font=font)
+    draw.text((2, 25), "palette color", fill="black", font=font)
+    for c, color in enumerate(palette):  # the column's color, or the word for the neutral entry
+        x = label_w + c * col_w
+        if color.get("neutral"):
+            draw.text((x, 25), "neutral", fill="black", font=font)
+        else:
+            draw.rectangle((x, 24, x + 3 * cell, 24 + cell - 2), fill=tuple(color["rgb"]))
     for i, (label, run) in enumerate(rows):
-        y = 24 + i * (cell + 6)
+        y = 46 + i * (cell + 6)
         draw.text((2, y + 1), label[:24], fill="black", font=font)
         for c, color in enumerate(run["colors"]):
             for p, r in enumerate(color["renderings"]):
