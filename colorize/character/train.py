@@ -103,8 +103,12 @@ def run_training(name: str, cfg: Config, work: Path, base: Path, cache: Path, re
 
     reporter.start_training()
     try:
+        # ValueError: the Trainer's one-line refusals (e.g. hints asked of a base without hint channels)
         trainer = Trainer(cfg, work / "pictures", work / "run", resume=True, init_from=base, cache_dir=cache,
                           on_step=reporter.on_step)
+    except (CheckpointError, DeviceError, ValueError) as exc:
+        raise CharacterError(f"{name}: {exc}") from None
+    try:
         summary = trainer.run()
     except (TrainingDiverged, DataError, CheckpointError, DeviceError) as exc:
         raise CharacterError(f"{name}: {exc}") from None
