@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", nargs="+", metavar="DIR", help="folder(s) of the character's color pictures")
     src.add_argument("--tags", help='Safebooru tag query to scrape and clean first, e.g. "emilia_(re:zero) solo"')
-    p.add_argument("--out", type=Path, help=f"model folder (default {DEFAULT_ROOT}/NAME)")
+    p.add_argument("--out", type=Path, help="model folder (default checkpoints/characters/NAME)")
     p.add_argument("--base", type=Path, help="checkpoint to start from (default checkpoints/default)")
     p.add_argument("--steps", type=int, help="training steps (default: the config's train.steps)")
     p.add_argument("--holdout", type=float, default=0.0,
