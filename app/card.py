@@ -86,3 +86,14 @@ def card_markdown(card: dict, name: str) -> str:
             + (f"; during training: {', '.join(shown)}." if shown else ".")
         )
     return "\n".join(lines)
+
+
+def character_line(card: dict) -> str:
+    """What a character model is, from its card's character section: the base and the training."""
+    c = card.get("character") or {}
+    base = Path(str((c.get("base") or {}).get("path") or "")).name or "the default model"
+    count = (c.get("pictures") or {}).get("count")
+    pictures = f" on {count} pictures of {c.get('name')}" if count else ""
+    minutes = f", {c['train_seconds'] / 60:.0f} min of training" if isinstance(c.get("train_seconds"), int | float) else ""
+    steps = f" ({c['steps']} steps{minutes})" if c.get("steps") else ""
+    return f"Character model: {base} fine-tuned{pictures}{steps}."

@@ -15,7 +15,12 @@ import gradio as gr
 from PIL import Image
 
 from app import hints as app_hints
-from app.card import card_markdown, short_label
+from app.card import card_markdown, character_line, short_label
+from app.character_job import CharacterJobs
+from app.character_panel import build_panel, characters
+from app.character_panel import gallery as character_gallery
+from app.uploads import check_pixels, refuse, upload_path
+from colorize.character import DEFAULT_ROOT
 from colorize.checkpoint import CheckpointError, find_checkpoints, read_card
 from colorize.hints import HintError, load_rgba
 from colorize.images import ImageLoadError, open_image, split_alpha
@@ -39,12 +44,6 @@ THEME = gr.themes.Default(
 )
 
 
-def refuse(message: str) -> gr.Error:
-    """A message for the page (and the API caller); the server log gets one line, not a traceback."""
-    log.info("refused: %s", message)
-    return gr.Error(message, print_exception=False)
-
-
 @dataclass
 class Settings:
     checkpoint: Path
@@ -54,20 +53,33 @@ class Settings:
     size: int | None = None
     max_pixels: int = 40_000_000  # an A4 page at 600 dpi is 35 MP
     max_file_size: str = "25mb"
+    allow_training: bool = False  # the New character panel: minutes of CPU per job, so off by default
+    characters: Path | None = None  # character models' folder (checkpoints/characters)
+    character_base: Path | None = None  # the model a new character starts from (None: train_character's)
+    character_steps: int | None = None  # None: the recipe's
+    character_config: Path | None = None  # the recipe (None: configs/finetune-character.toml)
 
 
 def describe(ckpt: Path, root: Path | None = None) -> str:
-    """Dropdown label: the folder, the card's step and its headline figure."""
+    """Dropdown label: a character model's name; else the folder, the card's step and its headline figure."""
     name = str(ckpt.relative_to(root)) if root and ckpt.is_relative_to(root) and ckpt != root else str(ckpt)
     try:
         card = read_card(ckpt)
     except CheckpointError:
         return f"{name} (unreadable card)"
+    if character_name(card):
+        return f"{character_name(card)} (character)"
     return f"{name} · {short_label(card)}"
 
 
+def character_name(card: dict) -> str | None:
+    return (card.get("character") or {}).get("name") or None
+
+
 def list_models(settings: Settings) -> list[tuple[str, str]]:
+    """(label, folder) for the picker: the default model, the character models, then the rest."""
     found = [settings.checkpoint.resolve()]
+    found += [Path(c.path).resolve() for c in characters(settings.characters)]
     for root in settings.search:
         if root.is_dir():
             found += [p.resolve() for p in find_checkpoints(root)]
@@ -96,35 +108,6 @@ class Models:
             return self.loaded[ckpt]
 
 
-def upload_path(upload) -> tuple[Path, str]:
-    """The file behind an image input left unprocessed (preprocess=False), and its name."""
-    if not upload:
-        raise refuse("Upload an image first (drop a file, paste one, or pick an example).")
-    if isinstance(upload, dict):
-        path, name = upload.get("path"), upload.get("orig_name")
-    else:
-        path, name = upload, None
-    if not path:
-        raise refuse("The upload did not arrive; try again.")
-    return Path(path), name or Path(path).name
-
-
-def check_pixels(path: Path, name: str, max_pixels: int) -> None:
-    """Reject oversized images from their header alone, before anything is decoded."""
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-    except Image.DecompressionBombError:
-        raise refuse(
-            f"{name}: far too many pixels (a decompression bomb?); the limit is "
-            f"{max_pixels / 1e6:.0f} megapixels"
-        ) from None
-    except Exception:
-        return  # not an image at all: open_image names the problem
-    if w * h > max_pixels:
-        raise refuse(f"{name}: {w}x{h} is {w * h / 1e6:.1f} megapixels; the limit is {max_pixels / 1e6:.0f}")
-
-
 def preview(image: Image.Image) -> Image.Image:
     image = image.copy()
     image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
@@ -149,8 +132,24 @@ class Results:
         return out
 
 
+def pickers(settings: Settings) -> tuple[gr.Dropdown, list, list[str]]:
+    """The model picker's new choices, and the character gallery's pictures and model folders."""
+    choices = list_models(settings)
+    first = Path(choices[0][1])
+    try:
+        default = (character_name(read_card(first)) or first.name, first)
+    except CheckpointError:
+        default = (first.name, first)
+    shown, paths = character_gallery(default, characters(settings.characters))
+    return gr.Dropdown(choices=choices), shown, paths
+
+
 def build(settings: Settings) -> gr.Blocks:
     models = Models(settings)
+    jobs = None
+    if settings.allow_training:
+        jobs = CharacterJobs(settings.characters or DEFAULT_ROOT, settings.character_base,
+                             settings.character_steps, settings.character_config)
     results = Results()
     choices = list_models(settings)
 
@@ -222,7 +221,8 @@ def build(settings: Settings) -> gr.Blocks:
             card = read_card(model)
         except CheckpointError as exc:
             return f"**{exc}**"
-        return card_markdown(card, Path(model).name)
+        text = card_markdown(card, character_name(card) or Path(model).name)
+        return text + ("\n\n" + character_line(card) if character_name(card) else "")
 
     try:
         first_background = read_card(choices[0][1]).get("infer", {}).get("background", "keep")
@@ -269,7 +269,15 @@ def build(settings: Settings) -> gr.Blocks:
                     elem_id="vividness",
                 )
                 model = gr.Dropdown(choices=choices, value=choices[0][1], label="Model", elem_id="model")
-                about = gr.Markdown(card_text(choices[0][1]))
+                _, shown, paths = pickers(settings)
+                gallery = gr.Gallery(
+                    shown, label="Character models (click one to use it)", columns=6, height=150,
+                    allow_preview=False, interactive=False, format="png", elem_id="characters",
+                    visible=len(shown) > 1 or jobs is not None,
+                )
+                gallery_paths = gr.State(paths)  # the folders behind the pictures, in their order
+                about = gr.Markdown(card_text(choices[0][1]), elem_id="model-card")
+                timer = build_panel(jobs, settings.max_pixels) if jobs else None
             with gr.Column():
                 # The handle starts at the left edge: the page is in the editor already, so the whole
                 # result shows; drag the handle to compare.
@@ -294,6 +302,7 @@ def build(settings: Settings) -> gr.Blocks:
                     [[str(p)] for p in files], inputs=[source], label="Examples", examples_per_page=12
                 )
         model.change(model_changed, inputs=model, outputs=[about, vividness], api_name=False)
+        wire_gallery(demo, settings, jobs, timer, model, gallery, gallery_paths)
         # One page at a time, from the page or the API: the model already uses every core.
         # No preprocessing: the Colorizer reads the files itself, so bad ones get a clear message.
         once = {"preprocess": False, "concurrency_limit": 1, "concurrency_id": "colorize"}
@@ -302,6 +311,30 @@ def build(settings: Settings) -> gr.Blocks:
         api_trigger.click(colorize, inputs=[api_upload, model, background, vividness, api_hints],
                           outputs=[download, compare, status], api_name="colorize", **once)
     return demo
+
+
+def wire_gallery(demo, settings: Settings, jobs, timer, model, gallery, gallery_paths) -> None:
+    """A click on a picture picks its model; a page load, and a job's end, refresh both pickers."""
+
+    def pick(paths: list[str], evt: gr.SelectData):
+        return paths[evt.index] if 0 <= evt.index < len(paths) else gr.skip()
+
+    def refresh():
+        dropdown, shown, paths = pickers(settings)
+        return dropdown, gr.Gallery(shown, visible=len(shown) > 1 or jobs is not None), paths
+
+    def after_job(seen: int):
+        finished = jobs.status().finished
+        if finished == seen:
+            return gr.skip(), gr.skip(), gr.skip(), seen
+        return *refresh(), finished
+
+    fast = {"concurrency_limit": None, "api_name": False, "show_progress": "hidden"}
+    gallery.select(pick, inputs=gallery_paths, outputs=model, **fast)
+    demo.load(refresh, outputs=[model, gallery, gallery_paths], **fast)
+    if timer is not None:
+        seen = gr.State(jobs.status().finished)  # jobs ended when this page last refreshed its pickers
+        timer.tick(after_job, inputs=seen, outputs=[model, gallery, gallery_paths, seen], **fast)
 
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, **kwargs) -> gr.Blocks:
