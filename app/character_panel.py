@@ -102,7 +102,7 @@ def build_panel(jobs: CharacterJobs, max_pixels: int):
             steps = gr.Number(jobs.default_steps(), label="Training steps (more: longer, closer to the pictures)",
                               minimum=1, maximum=MAX_STEPS, precision=0, elem_id="character-steps")
         pictures = gr.File(label=f"Pictures ({jobs.min_pictures} or more)", file_count="multiple",
-                           file_types=["image"], elem_id="character-pictures")
+                           file_types=["image"], height=180, elem_id="character-pictures")
         with gr.Row():
             start = gr.Button("Train", variant="primary", elem_id="character-start")
             cancel = gr.Button("Cancel", elem_id="character-cancel")

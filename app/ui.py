@@ -132,8 +132,8 @@ class Results:
         return out
 
 
-def pickers(settings: Settings) -> tuple[gr.Dropdown, list, list[str]]:
-    """The model picker's new choices, and the character gallery's pictures and model folders."""
+def pickers(settings: Settings) -> tuple[list[tuple[str, str]], list, list[str]]:
+    """The model picker's choices, and the character gallery's pictures and model folders."""
     choices = list_models(settings)
     first = Path(choices[0][1])
     try:
@@ -141,7 +141,7 @@ def pickers(settings: Settings) -> tuple[gr.Dropdown, list, list[str]]:
     except CheckpointError:
         default = (first.name, first)
     shown, paths = character_gallery(default, characters(settings.characters))
-    return gr.Dropdown(choices=choices), shown, paths
+    return choices, shown, paths
 
 
 def build(settings: Settings) -> gr.Blocks:
@@ -271,8 +271,8 @@ def build(settings: Settings) -> gr.Blocks:
                 model = gr.Dropdown(choices=choices, value=choices[0][1], label="Model", elem_id="model")
                 _, shown, paths = pickers(settings)
                 gallery = gr.Gallery(
-                    shown, label="Character models (click one to use it)", columns=6, height=150,
-                    allow_preview=False, interactive=False, format="png", elem_id="characters",
+                    shown, label="Character models (click one to use it)", columns=5, fit_columns=False,
+                    height=170, allow_preview=False, interactive=False, format="png", elem_id="characters",
                     visible=len(shown) > 1 or jobs is not None,
                 )
                 gallery_paths = gr.State(paths)  # the folders behind the pictures, in their order
@@ -320,8 +320,8 @@ def wire_gallery(demo, settings: Settings, jobs, timer, model, gallery, gallery_
         return paths[evt.index] if 0 <= evt.index < len(paths) else gr.skip()
 
     def refresh():
-        dropdown, shown, paths = pickers(settings)
-        return dropdown, gr.Gallery(shown, visible=len(shown) > 1 or jobs is not None), paths
+        choices, shown, paths = pickers(settings)  # an update, made outside the layout: no new component
+        return gr.Dropdown(choices=choices), gr.Gallery(shown, visible=len(shown) > 1 or jobs is not None), paths
 
     def after_job(seen: int):
         finished = jobs.status().finished

@@ -5,6 +5,7 @@ gradio_client, and the job module on its own."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -138,6 +139,7 @@ def test_the_picker_lists_character_models_by_name_with_their_pictures(server):
     mio = str((server["root"] / "characters" / "mio").resolve())
     assert [c[1] for c in choices] == [str((server["root"] / "base").resolve()), mio]  # the default first
     assert choices[1][0] == "mio (character)"
+    assert [c["type"] for c in config["components"]].count("dropdown") == 1
     gallery = component(config, "characters")["props"]
     assert [item["caption"] for item in gallery["value"]] == ["base", "mio"]
     assert component(config, "new-character") is not None
@@ -210,6 +212,8 @@ def test_train_follow_reload_cancel_then_a_short_job_lands_in_the_picker(server,
             expect(progress).to_contain_text(f"/ {STEPS}, loss ")
             expect(progress).to_contain_text(" left")
             mark("advanced")
+            if os.environ.get("APP_SCREENSHOT_DIR"):  # e.g. for CI artifacts
+                page.screenshot(path=str(Path(os.environ["APP_SCREENSHOT_DIR"]) / "app-character.png"), full_page=True)
             # another browser (here a script) is told to wait, naming the running job
             with pytest.raises(AppError, match=rf"^Training 'aoi' is running \(step \d+ / {STEPS}"):
                 start(client, "ren", pictures)
