@@ -105,6 +105,12 @@ def test_the_job_refuses_bad_requests_and_a_second_start_names_the_running_one(s
     assert not jobs.cancel()  # nothing runs any more
     assert not (tmp_path / "characters" / "aoi").exists()
 
+    # ten copies of one picture: train_character's own refusal ends the job, in one line
+    jobs.start("ren", [(pictures[0], f"copy{i}.png") for i in range(10)])
+    state = jobs.wait(120)
+    assert state.stage == "failed" and state.finished == 2
+    assert state.error.startswith("ren: 1 usable pictures to train on") and "\n" not in state.error
+
 
 def test_without_allow_training_there_is_no_panel(setup):
     from app.__main__ import parse
