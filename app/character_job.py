@@ -137,8 +137,8 @@ class CharacterJobs:
                                     progress=self._progress, should_stop=self._stop.is_set,
                                     min_pictures=self.min_pictures, cache_dir=self.cache_dir)
             end = {"stage": "done", "model": Path(model), "eta_s": 0.0}
-        except Cancelled:
-            end = {"stage": "cancelled"}
+        except Cancelled:  # step 0: before training began (prepare counts pictures, not steps)
+            end = {"stage": "cancelled", "step": self.status().step if self.status().stage == "train" else 0}
         except CharacterError as exc:
             end["error"] = str(exc)
         except Exception as exc:  # a job must never take the server down; the log keeps the traceback

@@ -70,6 +70,8 @@ def progress_html(s: JobState) -> str:
         return f"{bar}<p>Training <b>{name}</b>: {html.escape(describe(s))}.</p>"
     if s.done:
         words = f"<b>{name}</b> is ready ({s.steps} steps): pick it in the Model list."
+    elif s.stage == "cancelled" and not s.step:
+        words = f"Training <b>{name}</b> was cancelled before it began."
     elif s.stage == "cancelled":
         words = f"Training <b>{name}</b> was cancelled at step {s.step} / {s.steps}; start it again to continue."
     else:
