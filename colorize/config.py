@@ -170,6 +170,19 @@ def _apply(cfg: Config, section: str, key: str, value: Any, origin: str) -> None
         setattr(sub, parts[0], new)
     else:
         setattr(sub, parts[0], _coerce(value, current, where))
+        check_range(section, parts[0], getattr(sub, parts[0]), where)
+
+
+# Values outside these ranges fail later and far from the cause, e.g. rebalance 0 weighs a class
+# the prior never saw by 1/0 and the first step's loss is NaN.
+RANGES = {("loss", "rebalance"): (0.0, 1.0, "above 0 and at most 1 (1: no rebalancing)")}
+
+
+def check_range(section: str, key: str, value: Any, where: str) -> None:
+    if (section, key) in RANGES:
+        lo, hi, text = RANGES[section, key]
+        if not lo < value <= hi:
+            raise ConfigError(f"{where}: {value!r} must be {text}")
 
 
 # Keys of older configs and cards, read into today's: (section, key) -> (new key, value -> new value).

@@ -61,3 +61,11 @@ def test_precision_is_one_setting_and_old_flags_still_read(tmp_path):
     assert resolve_precision("bf16", cpu).precision == "bf16" and resolve_precision("fp32", cpu).precision == "fp32"
     with pytest.raises(DeviceError, match="train.precision = 'fp16'"):
         resolve_precision("fp16", cpu)
+
+
+def test_rebalance_outside_its_range_is_refused_in_one_line():
+    # rebalance 0 weighs a class the color prior never saw by 1/0: the first step's loss is NaN
+    for bad in ("0", "-0.5", "1.5"):
+        with pytest.raises(ConfigError, match=r"loss\.rebalance.*above 0 and at most 1"):
+            load_config(None, [f"loss.rebalance={bad}"])
+    assert load_config(None, ["loss.rebalance=1.0"]).loss.rebalance == 1.0
