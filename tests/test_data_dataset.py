@@ -160,3 +160,36 @@ def test_unreadable_entry_at_train_time_warns_once_and_uses_the_next(tmp_path, c
     inp2, target2 = ds[1]
     assert torch.equal(target, target2) and inp.shape == (1, 32, 32)
     assert sum(str(ds.entries[1].source) in r.getMessage() for r in caplog.records) == 1
+
+
+class WhoMadeIt(torch.utils.data.Dataset):
+    """Each (epoch, i) sample says which process made it and what it was asked for."""
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, key):
+        import os
+
+        epoch, i = key
+        return torch.tensor([os.getpid()]), torch.tensor([epoch, i])
+
+
+def test_batch_stream_crosses_epochs_in_one_worker_and_resumes_at_the_same_batch():
+    # Ten pictures at batch 8 are one batch an epoch: a DataLoader per epoch restarted its worker
+    # process every step (three times the step time of a ten-picture fine-tune).
+    from types import SimpleNamespace
+
+    from colorize.data.dataset import batch_stream
+
+    cfg = SimpleNamespace(data=SimpleNamespace(batch_size=8, workers=1), train=SimpleNamespace(seed=3))
+    stream = batch_stream(WhoMadeIt(), cfg)
+    got = [next(stream) for _ in range(5)]
+    assert [step for step, _, _ in got] == [0, 1, 2, 3, 4]
+    assert len({int(pid) for _, pids, _ in got for pid in pids}) == 1  # one worker for the run
+    for step, _, asked in got:  # epoch k's batch: epoch_batches' own, one batch an epoch
+        assert asked[:, 0].tolist() == [step] * 8
+        assert asked[:, 1].tolist() == epoch_batches(10, 8, 3, step)[0]
+    resumed = batch_stream(WhoMadeIt(), cfg, start_step=3)
+    for step, _, asked in [next(resumed) for _ in range(2)]:
+        assert torch.equal(asked, got[step][2])

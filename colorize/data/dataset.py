@@ -169,20 +169,35 @@ def epoch_batches(n: int, batch: int, seed: int, epoch: int, rank: int = 0, worl
     return [mine[i : i + batch] for i in range(0, len(mine) - batch + 1, batch)]
 
 
+def run_batches(n: int, batch: int, seed: int, start_step: int = 0, rank: int = 0, world: int = 1):
+    """The run's batches of (epoch, index) pairs from `start_step` on, epoch after epoch, endless."""
+    steps_per_epoch = len(epoch_batches(n, batch, seed, 0, rank, world))
+    epoch, offset = divmod(start_step, steps_per_epoch)
+    while True:
+        for b in epoch_batches(n, batch, seed, epoch, rank, world)[offset:]:
+            yield [(epoch, i) for i in b]
+        epoch, offset = epoch + 1, 0
+
+
+class RunBatches:
+    """run_batches as a DataLoader batch_sampler (an iterable it calls iter() on once)."""
+
+    def __init__(self, *args):
+        self.args = args
+
+    def __iter__(self):
+        return run_batches(*self.args)
+
+
 def batch_stream(dataset, cfg, start_step: int = 0, rank: int = 0, world: int = 1):
     """Yield (step, inputs, targets) from `start_step` on; batch k of the run is the same batch
-    whether or not the run was interrupted before it. `cfg`: the run's Config."""
+    whether or not the run was interrupted before it. `cfg`: the run's Config. One DataLoader for
+    the whole run: one per epoch started its worker processes again every epoch, and with ten
+    pictures (one batch an epoch) that tripled a step's time."""
     from torch.utils.data import DataLoader
 
-    batch, seed = cfg.data.batch_size, cfg.train.seed
-    steps_per_epoch = len(epoch_batches(len(dataset), batch, seed, 0, rank, world))
-    step = start_step
-    while True:
-        epoch, offset = divmod(step, steps_per_epoch)
-        batches = epoch_batches(len(dataset), batch, seed, epoch, rank, world)
-        # (epoch, index) pairs: a sample's augmentation depends on them only, also in worker processes.
-        sampler = [[(epoch, i) for i in b] for b in batches[offset:]]
-        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.workers)
-        for inp, target in loader:
-            yield step, inp, target
-            step += 1
+    # (epoch, index) pairs: a sample's augmentation depends on them only, also in worker processes.
+    sampler = RunBatches(len(dataset), cfg.data.batch_size, cfg.train.seed, start_step, rank, world)
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.workers)
+    for step, (inp, target) in enumerate(loader, start=start_step):
+        yield step, inp, target
