@@ -4,8 +4,8 @@ chroma_classes objective, its card, choosing its temperature, and coloring with 
 import json
 
 import numpy as np
-import torch
 import pytest
+import torch
 from PIL import Image
 from train_helpers import cli, run_inprocess
 
