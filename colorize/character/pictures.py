@@ -13,7 +13,7 @@ from pathlib import Path
 
 from colorize.character.errors import CharacterError
 from colorize.data.cache import ensure_cached
-from colorize.data.splits import hash_position
+from colorize.data.splits import held_out
 from colorize.fileio import atomic_dir
 from colorize.images import IMAGE_SUFFIXES, ImageLoadError, list_images
 
@@ -79,7 +79,7 @@ def read_pictures(name: str, data: Sequence[str | Path], cache_dir: Path, side: 
             if entry.sha256 in seen:
                 continue
             seen.add(entry.sha256)
-            if holdout and hash_position(entry.sha256) >= 1 - holdout:
+            if held_out(entry.sha256, holdout):
                 result.held_out.append(entry.sha256)
             else:
                 result.train.append((f, entry.sha256))

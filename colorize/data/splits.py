@@ -45,6 +45,12 @@ def hash_position(sha256: str) -> float:
     return int(sha256[:16], 16) / float(1 << 64)
 
 
+def held_out(sha256: str, fraction: float) -> bool:
+    """Whether a picture is in the top `fraction` by content hash: the pictures `colorize character
+    --holdout` never trains on and `colorize quality --sets character` measures on (one rule)."""
+    return fraction > 0 and hash_position(sha256) >= 1 - fraction
+
+
 def split_of(sha256: str, fractions: Sequence[float]) -> str:
     train, val, _ = normalize_fractions(fractions)
     u = hash_position(sha256)

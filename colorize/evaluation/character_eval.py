@@ -30,7 +30,8 @@ NOT_TRAINED = ("hold", "held", "val", "test", "excluded", "left_out")  # keys wh
 
 def held_out(folder: Path, holdout: float = 0.25) -> list[tuple[Path, str]]:
     """(file, sha256) of the folder's held-out pictures in name order, each content once."""
-    from colorize.data.splits import file_sha256, hash_position
+    from colorize.data.splits import file_sha256
+    from colorize.data.splits import held_out as in_holdout
     from colorize.images import list_images
 
     if not 0 < holdout < 1:
@@ -40,7 +41,7 @@ def held_out(folder: Path, holdout: float = 0.25) -> list[tuple[Path, str]]:
         sha = file_sha256(path)
         if sha not in seen:
             seen.add(sha)
-            if hash_position(sha) >= 1 - holdout:
+            if in_holdout(sha, holdout):
                 out.append((path, sha))
     return out
 
