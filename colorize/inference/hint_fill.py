@@ -6,8 +6,10 @@ drawing itself says how far a hint reaches:
   - a hint is followed where it is painted (its own pixels take its color);
   - a line-bounded region whose hints all have one color is filled with that color, under the
     page's shading and lines, and nothing crosses its closed lines;
-  - a region holding hints of different colors keeps the model's colors (the model decides).
-Works for checkpoints without hint channels too: then region fill is all a hint does.
+  - a region holding hints of different colors keeps the model's colors (the model decides);
+  - on a gray or screentoned page (not line art) the hints also spread over the model's colors as
+    far as the page's brightness stays even (hint_spread), under the region fills.
+Works for checkpoints without hint channels too: then region fill and spreading are all a hint does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from PIL import Image
 
 from colorize.hints import ALPHA_MIN
 from colorize.inference.colorspace import K
+from colorize.inference.hint_spread import spread_hints
 from colorize.inference.regions import Regions
 
 ONE_COLOR = 8.0  # hints in a region count as one color when their Cb/Cr spread is within this
@@ -61,17 +64,20 @@ def region_hints(regions: Regions, layer: HintLayer) -> tuple[np.ndarray, np.nda
 
 
 def apply_hints(chroma: np.ndarray, gain: np.ndarray, multiply: bool, regions: Regions,
-                layer: HintLayer) -> tuple[np.ndarray, np.ndarray]:
-    """The planes (chroma h x w x 2 minus neutral, gain h x w) with the hints laid over them."""
+                layer: HintLayer, luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The planes (chroma h x w x 2 minus neutral, gain h x w) with the hints laid over them.
+    `luma`: the page at the planes' resolution (uint8)."""
     one, mean = region_hints(regions, layer)
-    chroma, gain = chroma.copy(), gain.copy()
+    hint_cbcr = layer.ycc[..., 1:] - np.float32(128)
+    chroma = chroma.copy() if multiply else spread_hints(chroma, luma, hint_cbcr, layer.mask)
+    gain = gain.copy()
     filled = one[regions.labels]
     region_ycc = mean[regions.labels]
     chroma[filled] = region_ycc[filled, 1:] - np.float32(128)
     gain[filled] = _gain(region_ycc[filled, 0], regions, regions.labels[filled], multiply)
     m = layer.mask
-    chroma[m] = layer.ycc[m, 1:] - np.float32(128)
-    gain[m] = _gain(layer.ycc[m, 0], regions, regions.labels[m], multiply)
+    chroma[m] = hint_cbcr[m]
+    gain[m] = _dab_gain(layer.ycc[m, 0], luma[m], regions, regions.labels[m], multiply)
     return chroma, gain
 
 
@@ -84,3 +90,17 @@ def _gain(y: np.ndarray, regions: Regions, labels: np.ndarray, multiply: bool) -
     white = regions.white()[labels]
     luma = regions.luma[labels].astype(np.float32)
     return np.where(white, (y + np.float32(K)) / (luma + np.float32(K)), 1).astype(np.float32)
+
+
+def _dab_gain(y: np.ndarray, luma: np.ndarray, regions: Regions, labels: np.ndarray,
+              multiply: bool) -> np.ndarray:
+    """The gain under the hint's own pixels. On a gray page a pixel there is darkened to the
+    hint's brightness at most, never below its own: a dab over a dark line or a shadow of a white
+    region keeps that darkness (and the color it can hold) instead of being scaled towards black
+    as the region's bright pixels are."""
+    if multiply:
+        return _gain(y, regions, labels, multiply)
+    white = regions.white()[labels]
+    own = luma.astype(np.float32)
+    darker = (y + np.float32(K)) / (np.maximum(own, y) + np.float32(K))
+    return np.where(white, darker, 1).astype(np.float32)

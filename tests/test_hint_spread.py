@@ -1,0 +1,69 @@
+"""Hints on gray pages: spread as far as the page's brightness stays even (hint_spread), and kept
+where they are painted even over dark pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from infer_helpers import make_hint_checkpoint
+from PIL import Image, ImageDraw
+
+from colorize.inference.colorizer import Colorizer
+from colorize.inference.hint_spread import spread_hints
+
+
+def cbcr(image) -> np.ndarray:
+    return np.asarray(image.convert("RGB").convert("YCbCr"), np.float32)[..., 1:]
+
+
+@pytest.mark.parametrize("h,w", [(90, 300), (300, 90), (700, 500)])
+def test_a_dab_spreads_over_even_ground_and_stops_at_a_line(h, w):
+    """Left of the middle a soft gradient, then a 3 px ink line, then an even light gray; one red
+    dab at the far left. The left side takes the dab's color, the right keeps the model's (zero)."""
+    luma = np.empty((h, w), np.uint8)
+    luma[:, : w // 2] = np.linspace(230, 200, w // 2, dtype=np.float32)[None]
+    luma[:, w // 2 :] = 215
+    luma[:, w // 2 - 1 : w // 2 + 2] = 20
+    mask = np.zeros((h, w), bool)
+    mask[h // 2 - 3 : h // 2 + 3, 5 : 5 + w // 8] = True  # a short stroke
+    hint = np.zeros((h, w, 2), np.float32)
+    hint[mask] = (-20.0, 50.0)
+    out = spread_hints(np.zeros((h, w, 2), np.float32), luma, hint, mask)
+    assert out.shape == (h, w, 2)
+    left, right = out[:, w // 8 : w // 2 - w // 16], out[:, w // 2 + w // 16 :]
+    assert np.hypot(left[..., 0] + 20, left[..., 1] - 50).mean() < 8  # the dab's color across its side
+    assert np.hypot(*right.reshape(-1, 2).T).mean() < 3  # nothing across the step
+    assert np.array_equal(out[mask], hint[mask])  # the dab itself is exact
+
+
+def test_no_hint_changes_nothing():
+    luma = np.full((40, 60), 200, np.uint8)
+    chroma = np.random.default_rng(0).normal(0, 10, (40, 60, 2)).astype(np.float32)
+    out = spread_hints(chroma, luma, np.zeros_like(chroma), np.zeros((40, 60), bool))
+    assert np.allclose(out, chroma)
+
+
+def gray_page() -> Image.Image:
+    """A gray page (more ink than line art has): a dark-gray block over the left 40%, white on the
+    right with a 10 px dark band across it."""
+    im = Image.new("L", (320, 200), 250)
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, 127, 199), fill=90)
+    draw.rectangle((128, 95, 319, 104), fill=60)
+    return im
+
+
+def test_a_dab_over_a_dark_band_in_a_white_region_keeps_its_color(tmp_path):
+    """The dab's own brightness is the band's, so its color must show: the white region's
+    brightness gain once scaled such a dab down to black, which has no color."""
+    colorizer = Colorizer(make_hint_checkpoint(tmp_path / "ckpt"), device="cpu")
+    page = gray_page()
+    assert not colorizer.prepare(page).drawing.line_art
+    dark_red = (140, 20, 30)  # luma 60, like the band
+    hint = Image.new("RGBA", page.size, (0, 0, 0, 0))
+    ImageDraw.Draw(hint).ellipse((210, 94, 222, 105), fill=(*dark_red, 255))
+    out = colorizer.colorize(page, hints=hint)
+    under = np.asarray(hint)[..., 3] >= 128
+    want = cbcr(Image.new("RGB", (1, 1), dark_red))[0, 0]
+    assert np.hypot(*(cbcr(out)[under].mean(axis=0) - want)) <= 8
+    assert abs(float(np.asarray(out.convert("L"))[under].mean()) - 60) < 12  # not darkened to black
