@@ -68,11 +68,31 @@ def test_quality_hints_curve_spill_and_frontier(tmp_path, capsys):
     assert curve["0"]["nearest_hint"]["cbcr_error"] == curve["0"]["gray"]["cbcr_error"]  # no hint: gray
     kept = m["sets"]["hints-gray"]["kept"]
     assert kept["true"]["dabs"] > 0 and 0 <= kept["true"]["share"] <= 1
+    every = m["sets"]["hints-gray"]["kept_all_pixels"]
+    assert every["true"]["dabs"] > 0 and 0 <= every["true"]["share"] <= 1
     assert (out / m["sets"]["hints-gray"]["plot"]).is_file() and (out / "frontier.png").is_file()
     spill = m["sets"]["hints-spill"]
     assert spill["count"] == 1 and 0 <= spill["mean"]["covered"] <= 1
     assert "hints kept at K=10" in text and "one stroke fills" in text and "Held-out gray frontier" in text
     assert len(m["frontier"]["points"]) == 4
+
+
+def test_hints_kept_counts_a_dab_off_the_lines_it_covers():
+    """A red dab across a black line: the line stays ink in the output (no room for red there),
+    so the dab is kept off the lines and not over all its pixels."""
+    from colorize.evaluation.hints_eval import kept_share, off_the_lines
+
+    page = np.full((40, 40), 255, np.uint8)
+    page[:, 18:24] = 0  # the line
+    mask = np.zeros((40, 40), bool)
+    mask[14:26, 12:30] = True  # the dab, a third of it on the line
+    colors = np.zeros((40, 40, 3), np.uint8)
+    colors[mask] = (220, 30, 40)
+    output = np.where(mask[..., None], colors, 255).astype(np.uint8)
+    output[:, 18:24] = 0
+    room = off_the_lines(Image.fromarray(page))
+    assert kept_share(output, colors, mask, room) == (2, 2)  # the line splits the dab in two
+    assert kept_share(output, colors, mask) == (0, 1)
 
 
 def test_compare_of_a_missing_run_is_one_line_error(tmp_path, capsys):

@@ -7,7 +7,9 @@
   brightness from the input).
 - Hints kept: the share of dabs under which the output's mean color is within KEPT_CBCR of the
   hint's, for hints in the true colors and in implausible ones (the truth's hues turned by 120
-  degrees: green skin, purple hair).
+  degrees: green skin, purple hair). Counted over the dab's pixels off the input's lines (the
+  Colorizer's own ink test): a line under a stroke stays ink, which has no room for color; the
+  same figure over every pixel of the dab is reported beside it.
 - No spill: on real line art, one stroke in one color inside the largest closed region that is
   not paper; how much of that region comes back in the stroke's color, and how far the colors of
   the regions around it move compared with the hint-free coloring. Regions are the Colorizer's
@@ -45,8 +47,20 @@ def nearest_hint(inp: Image.Image, colors: np.ndarray, mask: np.ndarray) -> np.n
     return np.asarray(Image.merge("YCbCr", [Image.fromarray(ycc[..., c]) for c in range(3)]).convert("RGB"))
 
 
-def kept_share(output: np.ndarray, colors: np.ndarray, mask: np.ndarray) -> tuple[int, int]:
-    """(dabs whose output mean CbCr is within KEPT_CBCR of the hint's, dabs)."""
+def off_the_lines(inp: Image.Image) -> np.ndarray:
+    """bool h x w: the input's pixels that are not ink, by the Colorizer's own test."""
+    from colorize.inference.regions import LINE_SHARE, paper_level
+
+    luma = np.asarray(inp.convert("L"))
+    return luma >= LINE_SHARE * paper_level(luma)
+
+
+def kept_share(output: np.ndarray, colors: np.ndarray, mask: np.ndarray,
+               room: np.ndarray | None = None) -> tuple[int, int]:
+    """(dabs whose output mean CbCr is within KEPT_CBCR of the hint's, dabs), over the dabs'
+    pixels where `room` is set (every pixel when None; a dab with no such pixel is not counted)."""
+    if room is not None:
+        mask = mask & room
     labels, n = ndi.label(mask)
     if n == 0:
         return 0, 0
@@ -70,6 +84,7 @@ def hint_curve(colorizer, folder: Path, mode: str, max_side: int, seed: int, lim
     per_k = {k: {"model": [], "nearest_hint": [], "gray": []} for k in ks}
     per_k_de = {k: {"model": [], "nearest_hint": [], "gray": []} for k in ks}
     kept = {"true": [0, 0], "turned": [0, 0]}
+    kept_all = {"true": [0, 0], "turned": [0, 0]}
     for path in paths:
         name = path.relative_to(folder).as_posix()
         target = np.asarray(shrink(load_rgb(path), max_side))
@@ -91,15 +106,21 @@ def hint_curve(colorizer, folder: Path, mode: str, max_side: int, seed: int, lim
                 per_k[k][who].append(cbcr_error(image, target))
                 per_k_de[k][who].append(ciede2000(image, target))
             if k == 10:
-                kept["true"] = list(np.add(kept["true"], kept_share(out, colors, mask)))
                 turned = rotate_hue(target, TURN)  # the same places, implausible colors
                 colors_t, mask_t = synthesize_hints(turned, np.random.default_rng([seed, zlib.crc32(name.encode()), k]), k, scale)
                 out_t = colored(to_rgba(colors_t, mask_t))
-                kept["turned"] = list(np.add(kept["turned"], kept_share(out_t, colors_t, mask_t)))
+                room = off_the_lines(inp)
+                for who, (o, c, m) in (("true", (out, colors, mask)), ("turned", (out_t, colors_t, mask_t))):
+                    kept[who] = list(np.add(kept[who], kept_share(o, c, m, room)))
+                    kept_all[who] = list(np.add(kept_all[who], kept_share(o, c, m)))
     curve = {str(k): {who: {"cbcr_error": float(np.mean(v)), "deltaE": float(np.mean(per_k_de[k][who]))}
                       for who, v in per_k[k].items()} for k in ks}
     return {"kind": "hints", "images": str(folder), "mode": mode, "count": len(paths), "curve": curve,
-            "kept": {w: {"kept": int(a), "dabs": int(b), "share": (a / b if b else None)} for w, (a, b) in kept.items()}}
+            "kept": _shares(kept), "kept_all_pixels": _shares(kept_all)}
+
+
+def _shares(counts: dict) -> dict:
+    return {w: {"kept": int(a), "dabs": int(b), "share": (a / b if b else None)} for w, (a, b) in counts.items()}
 
 
 def spill_one(colorizer, path: Path) -> dict | None:

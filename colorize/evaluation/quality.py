@@ -271,10 +271,14 @@ def hints_summary(reports: dict[str, dict], sets: list[str]) -> list[str]:
                 cells = " | ".join(f"{rep['curve'][k][who]['cbcr_error']:.2f} / {rep['curve'][k][who]['deltaE']:.2f}"
                                    for k in ks)
                 lines.append(f"| {who} | {cells} |")
-            kept = rep["kept"]
-            lines += ["", f"hints kept at K=10 (output within 8 CbCr of the hint under the dab): true colors "
-                      f"{_fmt(kept['true']['share'])} of {kept['true']['dabs']}, turned hues "
-                      f"{_fmt(kept['turned']['share'])} of {kept['turned']['dabs']} (target >= 0.95)", ""]
+            kept, every = rep["kept"], rep.get("kept_all_pixels")
+            lines += ["", f"hints kept at K=10 (output within 8 CbCr of the hint under the dab, off the input's lines): "
+                      f"true colors {_fmt(kept['true']['share'])} of {kept['true']['dabs']}, turned hues "
+                      f"{_fmt(kept['turned']['share'])} of {kept['turned']['dabs']} (target >= 0.95)"]
+            if every:  # lines under a stroke stay ink, so every pixel of the dab asks for more than there is room for
+                lines.append(f"over every pixel of the dab, lines included: true colors {_fmt(every['true']['share'])}, "
+                             f"turned hues {_fmt(every['turned']['share'])}")
+            lines.append("")
     return lines
 
 
