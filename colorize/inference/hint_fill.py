@@ -51,13 +51,14 @@ def hint_layer(image: Image.Image, size: tuple[int, int]) -> HintLayer | None:
 def region_hints(regions: Regions, layer: HintLayer) -> tuple[np.ndarray, np.ndarray]:
     """(bool per region: its hints have one color, float (count + 1) x 3: their mean Y, Cb, Cr).
     Only hints inside a region proper count: a stroke that touches a line does not reach across."""
-    labels = np.where(regions.core & layer.mask, regions.labels, 0).ravel()
+    where = np.flatnonzero(regions.core & layer.mask)  # the hint pixels alone: a page has millions
+    labels = regions.labels.ravel()[where]
     n = regions.count + 1
     count = np.bincount(labels, minlength=n).astype(np.float64)
     count[0] = 0
-    values = layer.ycc.reshape(-1, 3).astype(np.float64)
+    values = layer.ycc.reshape(-1, 3)[where].astype(np.float64)
     mean = np.stack([np.bincount(labels, weights=values[:, c], minlength=n) for c in range(3)], axis=1)
-    mean /= np.maximum(count, 1)[:, None]
+    mean = mean.astype(np.float64) / np.maximum(count, 1)[:, None]  # (bincount of no pixel is int)
     square = sum(np.bincount(labels, weights=values[:, c] ** 2, minlength=n) for c in (1, 2))
     spread = np.sqrt(np.maximum(square / np.maximum(count, 1) - (mean[:, 1:] ** 2).sum(axis=1), 0))
     return (count > 0) & (spread <= ONE_COLOR), mean
@@ -72,9 +73,9 @@ def apply_hints(chroma: np.ndarray, gain: np.ndarray, multiply: bool, regions: R
     chroma = chroma.copy() if multiply else spread_hints(chroma, luma, hint_cbcr, layer.mask)
     gain = gain.copy()
     filled = one[regions.labels]
-    region_ycc = mean[regions.labels]
-    chroma[filled] = region_ycc[filled, 1:] - np.float32(128)
-    gain[filled] = _gain(region_ycc[filled, 0], regions, regions.labels[filled], multiply)
+    labels = regions.labels[filled]
+    chroma[filled] = mean[labels, 1:] - np.float32(128)
+    gain[filled] = _gain(mean[labels, 0], regions, labels, multiply)
     m = layer.mask
     chroma[m] = hint_cbcr[m]
     gain[m] = _dab_gain(layer.ycc[m, 0], luma[m], regions, regions.labels[m], multiply)
