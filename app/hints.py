@@ -39,8 +39,9 @@ HELP = (
     + " · eyes "
     + ", ".join(PALETTE["eyes"])
     + "; the rainbow button picks any color. Undo (↶) takes the last stroke back, the eraser rubs "
-    "strokes out, and the bin clears the page too (drop it again to start over). Strokes stay after "
-    "**Colorize**: add one and press it again to refine the result."
+    "strokes out, and **Clear hints** removes every stroke and keeps the page (the bin clears the "
+    "page too: drop it again to start over). Strokes stay after **Colorize**: add one and press it "
+    "again to refine the result."
 )
 
 
@@ -57,6 +58,16 @@ def brush() -> gr.Brush:
 def page_file(value: dict | None) -> dict | None:
     """The page under the strokes, as the editor sent it (a file), or None before an upload."""
     return (value or {}).get("background")
+
+
+def cleared(value: dict | None):
+    """The editor's value with every stroke gone and the page kept (the file the editor sent), or
+    no change before an upload."""
+    page = page_file(value)
+    path = page.get("path") if isinstance(page, dict) else page
+    if not path:
+        return gr.skip()
+    return {"background": path, "layers": [], "composite": None}
 
 
 def merge_layers(layers: list[Image.Image]) -> Image.Image | None:

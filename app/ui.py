@@ -252,7 +252,9 @@ def build(settings: Settings) -> gr.Blocks:
                     format="png",
                     buttons=["fullscreen"],
                 )
-                button = gr.Button("Colorize", variant="primary", elem_id="colorize")
+                with gr.Row():
+                    button = gr.Button("Colorize", variant="primary", elem_id="colorize", scale=3)
+                    clear = gr.Button("Clear hints", elem_id="clear-hints", scale=1)
                 gr.Markdown(app_hints.HELP, elem_id="hint-help")
                 background = gr.Radio(
                     choices=BACKGROUND_CHOICES,
@@ -308,6 +310,11 @@ def build(settings: Settings) -> gr.Blocks:
         once = {"preprocess": False, "concurrency_limit": 1, "concurrency_id": "colorize"}
         button.click(colorize_page, inputs=[source, model, background, vividness],
                      outputs=[download, compare, status], api_name=False, **once)
+        # Clear hints: the page the editor sent comes back as its background, with no layers. No progress
+        # overlay: with one, the editor stays blank after reloading the page (seen in headless Chromium).
+        # Not queued: it needs no model, so it never waits behind a page being colored.
+        clear.click(app_hints.cleared, inputs=source, outputs=source, preprocess=False, queue=False,
+                    api_name=False, show_progress="hidden")
         api_trigger.click(colorize, inputs=[api_upload, model, background, vividness, api_hints],
                           outputs=[download, compare, status], api_name="colorize", **once)
     return demo

@@ -1,21 +1,24 @@
 """Color hints in the web app: the hint image made from the editor's strokes (app.hints), the API's
 optional hint image through the real server (gradio_client), and a stroke painted with the mouse in
-a real headless Chromium, on a drawing of two closed boxes side by side."""
+a real headless Chromium, on a drawing of two closed boxes side by side (and cleared again with
+the Clear hints button)."""
 
 from __future__ import annotations
 
 import io
 import os
 import shutil
+import time
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 from app_helpers import app_server, fetch
 from infer_helpers import make_checkpoint
 from PIL import Image, ImageDraw
 
-from app.hints import HELP, PALETTE, brush, hint_image, merge_layers, rgb
+from app.hints import HELP, PALETTE, brush, cleared, hint_image, merge_layers, rgb
 from app.screenshot import CHROMIUM, CHROMIUM_ARGS, editor_point, paint, show_page
 from colorize.hints import HintError
 
@@ -74,6 +77,13 @@ def test_the_hint_image_is_the_strokes_not_the_page(tmp_path):
     (tmp_path / "layer_2.png").write_text("not a picture")
     with pytest.raises(HintError, match="did not arrive as an image"):
         hint_image({**files, "layers": [{"path": str(tmp_path / "layer_2.png")}]})
+
+
+def test_clearing_keeps_the_page_file_and_drops_every_layer(tmp_path):
+    page = {"path": str(tmp_path / "background.png"), "orig_name": "background.png"}
+    value = {"background": page, "layers": [{"path": str(tmp_path / "layer_0.png")}], "composite": page}
+    assert cleared(value) == {"background": page["path"], "layers": [], "composite": None}
+    assert cleared(None) == gr.skip() == cleared({"background": None, "layers": []})  # before an upload: no change
 
 
 def test_the_brush_offers_the_palette_and_any_color():
@@ -193,3 +203,57 @@ def test_strokes_painted_in_the_browser_color_their_boxes_and_stay_for_the_next_
     assert share_near(undone, LEFT, STROKE) > 0.95 and share_near(undone, RIGHT, pink) < 0.05
     if os.environ.get("APP_SCREENSHOT_DIR"):  # e.g. for CI artifacts
         shutil.copy(tmp_path / "app-hints.png", os.environ["APP_SCREENSHOT_DIR"])
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)")
+def test_clear_hints_removes_every_stroke_and_keeps_the_page(server, tmp_path):
+    """Colorize hint-free, paint, Colorize, Clear hints, Colorize again without a re-upload: the same
+    result as hint-free; then a new stroke elsewhere is followed alone."""
+    from playwright.sync_api import expect, sync_playwright
+
+    two_boxes().save(tmp_path / "boxes.png")
+    results = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(server["url"], wait_until="domcontentloaded")
+            show_page(page, tmp_path / "boxes.png")
+            status, link = page.locator("#status"), page.locator("#download a").first
+
+            def colorize() -> None:
+                previous = link.get_attribute("href") if link.count() else None
+                page.locator("#colorize").click()
+                expect(link).to_be_visible(timeout=90_000)
+                if previous:
+                    expect(link).not_to_have_attribute("href", previous, timeout=90_000)
+                results.append(fetch(page, server, link.get_attribute("href")))
+
+            colorize()  # hint-free, for comparison
+            expect(status).not_to_contain_text("hints")
+            paint(page, SIZE, STROKE, [(95, 80), (95, 160)])
+            colorize()
+            expect(status).to_contain_text("hints")
+            assert canvas_pixels(page)[0] > 200
+            page.locator("#clear-hints").click()
+            # the editor reloads the page without the strokes (a few pixels of the stroke's color are the
+            # palette button, which overlaps the page's left edge)
+            deadline = time.monotonic() + 30
+            while canvas_pixels(page)[0] > 50 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            stroke, ink = canvas_pixels(page)
+            assert stroke < 50 and ink > 2000, (stroke, ink)  # no stroke left, the boxes' lines still shown
+            colorize()  # no re-upload
+            expect(status).to_contain_text("360x240 colored")
+            expect(status).not_to_contain_text("hints")
+            paint(page, SIZE, STROKE, [(265, 80), (265, 160)])  # painting afresh works: the right box now
+            colorize()
+            expect(status).to_contain_text("hints")
+        finally:
+            browser.close()
+    plain, hinted, cleared, fresh = results
+    assert share_near(hinted, LEFT, STROKE) > 0.95, "the stroke did not color its box"
+    assert np.array_equal(np.asarray(cleared), np.asarray(plain)), "the cleared page is not colored as hint-free"
+    assert share_near(cleared, LEFT, STROKE) < 0.05
+    assert share_near(fresh, RIGHT, STROKE) > 0.95 and share_near(fresh, LEFT, STROKE) < 0.05
