@@ -5,6 +5,7 @@ the Clear hints button)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -159,42 +160,59 @@ def canvas_pixels(page) -> tuple[int, int]:
     return int(stroke), int((shown.max(axis=2) < 60).sum())
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)")
-def test_strokes_painted_in_the_browser_color_their_boxes_and_stay_for_the_next_try(server, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+@contextlib.contextmanager
+def app_with_boxes(server, tmp_path):
+    """The app in headless Chromium with the two-box page in its editor."""
+    from playwright.sync_api import sync_playwright
 
-    pink = PALETTE["hair"]["pink"]
     two_boxes().save(tmp_path / "boxes.png")
-    results = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(server["url"], wait_until="domcontentloaded")
             show_page(page, tmp_path / "boxes.png")
-            status, link = page.locator("#status"), page.locator("#download a").first
-
-            def colorize() -> None:  # press Colorize, wait for a new result (a new download link), fetch it
-                previous = link.get_attribute("href") if link.count() else None
-                page.locator("#colorize").click()
-                expect(link).to_be_visible(timeout=90_000)
-                if previous:
-                    expect(link).not_to_have_attribute("href", previous, timeout=90_000)
-                results.append(fetch(page, server, link.get_attribute("href")))
-
-            paint(page, SIZE, STROKE, [(95, 80), (95, 160)])  # inside the left box, from the palette
-            colorize()
-            expect(status).to_contain_text("360x240 colored")
-            expect(status).to_contain_text("hints")
-            assert canvas_pixels(page)[0] > 200  # the stroke is still there to build on
-            paint(page, SIZE, pink, [(265, 80), (265, 160)])  # the next stroke, in the right box
-            colorize()
-            page.screenshot(path=str(tmp_path / "app-hints.png"), full_page=True)
-            page.locator("#source button[aria-label='Undo']").click()  # takes the pink stroke back
-            colorize()
+            yield page
         finally:
             browser.close()
+
+
+def press_colorize(page, server, results: list) -> None:
+    """Press Colorize, wait for a new result (a new download link) and fetch it into `results`."""
+    from playwright.sync_api import expect
+
+    link = page.locator("#download a").first
+    previous = link.get_attribute("href") if link.count() else None
+    page.locator("#colorize").click()
+    expect(link).to_be_visible(timeout=90_000)
+    if previous:
+        expect(link).not_to_have_attribute("href", previous, timeout=90_000)
+    results.append(fetch(page, server, link.get_attribute("href")))
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)")
+def test_strokes_painted_in_the_browser_color_their_boxes_and_stay_for_the_next_try(server, tmp_path):
+    from playwright.sync_api import expect
+
+    pink = PALETTE["hair"]["pink"]
+    results = []
+    with app_with_boxes(server, tmp_path) as page:
+        status = page.locator("#status")
+
+        def colorize() -> None:
+            press_colorize(page, server, results)
+
+        paint(page, SIZE, STROKE, [(95, 80), (95, 160)])  # inside the left box, from the palette
+        colorize()
+        expect(status).to_contain_text("360x240 colored")
+        expect(status).to_contain_text("hints")
+        assert canvas_pixels(page)[0] > 200  # the stroke is still there to build on
+        paint(page, SIZE, pink, [(265, 80), (265, 160)])  # the next stroke, in the right box
+        colorize()
+        page.screenshot(path=str(tmp_path / "app-hints.png"), full_page=True)
+        page.locator("#source button[aria-label='Undo']").click()  # takes the pink stroke back
+        colorize()
     first, both, undone = results
     assert all(im.size == SIZE for im in results)
     assert share_near(first, LEFT, STROKE) > 0.95, "the painted box is not in the stroke's color"
@@ -210,48 +228,35 @@ def test_strokes_painted_in_the_browser_color_their_boxes_and_stay_for_the_next_
 def test_clear_hints_removes_every_stroke_and_keeps_the_page(server, tmp_path):
     """Colorize hint-free, paint, Colorize, Clear hints, Colorize again without a re-upload: the same
     result as hint-free; then a new stroke elsewhere is followed alone."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    two_boxes().save(tmp_path / "boxes.png")
     results = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(server["url"], wait_until="domcontentloaded")
-            show_page(page, tmp_path / "boxes.png")
-            status, link = page.locator("#status"), page.locator("#download a").first
+    with app_with_boxes(server, tmp_path) as page:
+        status = page.locator("#status")
 
-            def colorize() -> None:
-                previous = link.get_attribute("href") if link.count() else None
-                page.locator("#colorize").click()
-                expect(link).to_be_visible(timeout=90_000)
-                if previous:
-                    expect(link).not_to_have_attribute("href", previous, timeout=90_000)
-                results.append(fetch(page, server, link.get_attribute("href")))
+        def colorize() -> None:
+            press_colorize(page, server, results)
 
-            colorize()  # hint-free, for comparison
-            expect(status).not_to_contain_text("hints")
-            paint(page, SIZE, STROKE, [(95, 80), (95, 160)])
-            colorize()
-            expect(status).to_contain_text("hints")
-            assert canvas_pixels(page)[0] > 200
-            page.locator("#clear-hints").click()
-            # the editor reloads the page without the strokes (a few pixels of the stroke's color are the
-            # palette button, which overlaps the page's left edge)
-            deadline = time.monotonic() + 30
-            while canvas_pixels(page)[0] > 50 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            stroke, ink = canvas_pixels(page)
-            assert stroke < 50 and ink > 2000, (stroke, ink)  # no stroke left, the boxes' lines still shown
-            colorize()  # no re-upload
-            expect(status).to_contain_text("360x240 colored")
-            expect(status).not_to_contain_text("hints")
-            paint(page, SIZE, STROKE, [(265, 80), (265, 160)])  # painting afresh works: the right box now
-            colorize()
-            expect(status).to_contain_text("hints")
-        finally:
-            browser.close()
+        colorize()  # hint-free, for comparison
+        expect(status).not_to_contain_text("hints")
+        paint(page, SIZE, STROKE, [(95, 80), (95, 160)])
+        colorize()
+        expect(status).to_contain_text("hints")
+        assert canvas_pixels(page)[0] > 200
+        page.locator("#clear-hints").click()
+        # the editor reloads the page without the strokes (a few pixels of the stroke's color are the
+        # palette button, which overlaps the page's left edge)
+        deadline = time.monotonic() + 30
+        while canvas_pixels(page)[0] > 50 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stroke, ink = canvas_pixels(page)
+        assert stroke < 50 and ink > 2000, (stroke, ink)  # no stroke left, the boxes' lines still shown
+        colorize()  # no re-upload
+        expect(status).to_contain_text("360x240 colored")
+        expect(status).not_to_contain_text("hints")
+        paint(page, SIZE, STROKE, [(265, 80), (265, 160)])  # painting afresh works: the right box now
+        colorize()
+        expect(status).to_contain_text("hints")
     plain, hinted, cleared, fresh = results
     assert share_near(hinted, LEFT, STROKE) > 0.95, "the stroke did not color its box"
     assert np.array_equal(np.asarray(cleared), np.asarray(plain)), "the cleared page is not colored as hint-free"
