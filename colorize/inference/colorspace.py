@@ -38,7 +38,7 @@ def compose(gray: Image.Image, chroma: np.ndarray, gain: np.ndarray, multiply: b
     if not np.all(gain == 1):
         full = luma.astype(np.float32)
         full += np.float32(K)
-        full *= _up(gain, size)
+        full *= resize_plane(gain, size)
         full -= np.float32(K - 0.5)  # + 0.5: round, not truncate, below
         luma = np.clip(full, 0, 255).astype(np.uint8)
     # Chroma is upsampled as uint8 (a quarter of float32's memory traffic) and faded in int16.
@@ -65,7 +65,7 @@ def _multiply(gray: Image.Image, chroma: np.ndarray, gain: np.ndarray) -> Image.
     return ImageChops.multiply(layer, gray.convert("RGB"))
 
 
-def _up(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A float plane resized (bilinear) to `size` (w, h), as a writable float32 array."""
     plane = np.ascontiguousarray(plane, np.float32)
     if plane.shape[::-1] == tuple(size):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from colorize.inference.colorspace import resize_plane
+
 SPREAD_SIDE = 384
 SIGMA_SPACE = 0.4  # how far a hint reaches on even ground, as a share of the page's long side
 SIGMA_RANGE = 0.1  # how much a change of brightness (0..1) stops it
@@ -39,7 +41,7 @@ def spread_hints(chroma: np.ndarray, luma: np.ndarray, hint_cbcr: np.ndarray, ma
     # The hints' mean color times the share they take: what is added to the model's (1 - share).
     scale = share / np.maximum(reach, np.float32(1e-12))
     planes = [filtered[..., c] * scale for c in range(2)] + [share]
-    added_cb, added_cr, share = (_enlarge(p, (w, h)) for p in planes)
+    added_cb, added_cr, share = (resize_plane(p, (w, h)) for p in planes)
     keep = 1 - share
     out = np.stack([chroma[..., 0] * keep + added_cb, chroma[..., 1] * keep + added_cr], axis=-1)
     out[mask] = hint_cbcr[mask]
@@ -81,9 +83,3 @@ def _reduce(plane: np.ndarray, factor: int) -> np.ndarray:
         image = image.reduce(factor)
     return np.asarray(image, np.float32)
 
-
-def _enlarge(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A float32 plane, resized bilinearly to `size` = (w, h)."""
-    if plane.shape[::-1] == size:
-        return plane
-    return np.asarray(Image.fromarray(np.ascontiguousarray(plane, np.float32)).resize(size, Image.Resampling.BILINEAR))
