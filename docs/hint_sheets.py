@@ -7,6 +7,9 @@ stroke files are kept, so the same strokes can be given to `colorize batch --hin
 
     python docs/hint_sheets.py ../shared/data/lineart docs/hints-lineart.png --spec docs/hint_strokes.json \
         --strokes runs/strokes
+
+The README's sheet has a manga page too: its input was a folder of links to the pages the spec
+names (two of ../shared/data/lineart, one of ../shared/data/manga).
 """
 
 from __future__ import annotations
