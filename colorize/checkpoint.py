@@ -21,6 +21,7 @@ from colorize.models import build_discriminator, build_generator, unwrap
 log = logging.getLogger(__name__)
 
 CARD_FORMAT = 1
+TRAINING_GENERATOR = "generator_training"  # the optimizer's weights, beside an averaged generator
 STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
@@ -38,11 +39,16 @@ def save_checkpoint(
     generator: nn.Module,
     discriminator: nn.Module | None = None,
     train_state: dict[str, Any] | None = None,
+    training_generator: nn.Module | None = None,
 ) -> Path:
-    """Write one checkpoint folder atomically (replacing an existing one of the same name)."""
+    """Write one checkpoint folder atomically (replacing an existing one of the same name).
+    `generator` is the model that ships (a weight average where the run keeps one);
+    `training_generator`, the weights the optimizer steps, goes beside it for a resume."""
 
     def fill(tmp: Path) -> None:
         save_file(_state_dict(generator), str(tmp / "generator.safetensors"))
+        if training_generator is not None:
+            save_file(_state_dict(training_generator), str(tmp / f"{TRAINING_GENERATOR}.safetensors"))
         if discriminator is not None:
             save_file(_state_dict(discriminator), str(tmp / "discriminator.safetensors"))
         if train_state is not None:

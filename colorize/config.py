@@ -68,6 +68,10 @@ class TrainConfig:
     warmup_steps: int = 0
     cosine: bool = False
     grad_clip: float = 0.0  # 0 = off
+    # Exponential moving average of the generator's weights (and batch-norm statistics), the
+    # weights that validate, ship and checkpoint as generator.safetensors; 0 = off. 0.999 averages
+    # over about the last thousand steps, smoothing the step-to-step swings of a GAN's colors.
+    ema: float = 0.0
     # auto | fp32 | bf16 (bf16 autocast), decided for this machine by colorize.device.resolve_precision:
     # auto = bf16 on a GPU with bf16 and on a CPU that runs bf16 natively (avx512_bf16 / AMX), fp32
     # where bf16 would be emulated (16x slower for the default model: bench/RESULTS.md). fp32 / bf16

@@ -25,8 +25,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from colorize.checkpoint import (
+    TRAINING_GENERATOR,
     CheckpointError,
     latest_checkpoint,
     load_discriminator,
@@ -91,11 +93,20 @@ class TrainState:
     sched_g: torch.optim.lr_scheduler.LRScheduler
     sched_d: torch.optim.lr_scheduler.LRScheduler
     progress: Progress = field(default_factory=Progress)
+    ema: AveragedModel | None = None  # train.ema: the generator's weight average
+
+    @property
+    def shipped(self) -> nn.Module:
+        """The generator that validates and ships: the weight average where the run keeps one."""
+        return self.ema.module if self.ema is not None else self.G
 
     def state_dict(self) -> dict[str, Any]:
-        return {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
-                "rng": rng_state(), "progress": json.dumps(asdict(self.progress))}
+        state = {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
+                 "rng": rng_state(), "progress": json.dumps(asdict(self.progress))}
+        if self.ema is not None:
+            state["ema_n_averaged"] = self.ema.n_averaged.detach().cpu()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.opt_g.load_state_dict(state["opt_g"])
@@ -104,9 +115,15 @@ class TrainState:
         self.sched_d.load_state_dict(state["sched_d"])
         set_rng_state(state["rng"])
         self.progress = Progress(**json.loads(state["progress"]))
+        if self.ema is not None and "ema_n_averaged" in state:
+            self.ema.n_averaged.copy_(state["ema_n_averaged"])
 
     def load_checkpoint(self, ckpt_dir: Path) -> None:
-        load_weights(self.G, ckpt_dir, "generator")
+        if self.ema is not None:  # generator.safetensors holds the average; the optimizer's weights lie beside it
+            load_weights(self.G, ckpt_dir, TRAINING_GENERATOR)
+            load_weights(self.ema.module, ckpt_dir, "generator")
+        else:
+            load_weights(self.G, ckpt_dir, "generator")
         load_weights(self.D, ckpt_dir, "discriminator")
         self.load_state_dict(load_train_state(ckpt_dir))
 
@@ -306,8 +323,13 @@ class Trainer:
         opt_g = torch.optim.Adam([p for p in G.parameters() if p.requires_grad], lr=t.lr_g, betas=t.betas,
                                  weight_decay=t.weight_decay)
         opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=t.betas, weight_decay=t.weight_decay)
+        ema = None
+        if t.ema:
+            if not 0.0 < t.ema < 1.0:
+                raise ValueError(f"train.ema = {t.ema:g}: a decay between 0 and 1 (0.999 is usual), or 0 for none")
+            ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(t.ema), use_buffers=True).eval()
         return TrainState(G, D, opt_g, opt_d, make_scheduler(opt_g, t.steps, t.warmup_steps, t.cosine),
-                          make_scheduler(opt_d, t.steps, t.warmup_steps, t.cosine))
+                          make_scheduler(opt_d, t.steps, t.warmup_steps, t.cosine), ema=ema)
 
     def _resume(self) -> Path | None:
         """Continue from the newest checkpoint. Changed settings in RESUMABLE take effect (and are
@@ -390,6 +412,8 @@ class Trainer:
         target = target.to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
         health = self.monitor is not None and (step + 1) % self.cfg.log.hist_every == 0
         result = self.stepper(inp, target, step + 1, health=health)
+        if s.ema is not None:
+            s.ema.update_parameters(s.G)
         s.sched_g.step()
         s.sched_d.step()
         s.progress.step = step + 1
@@ -413,10 +437,10 @@ class Trainer:
             self.monitor.network_health(step, "discriminator", s.D, {}, {})
         if step % cfg.log.image_every == 0:
             with torch.no_grad():
-                s.G.eval()
-                out = s.G(self.sample_inp.to(self.device).contiguous(memory_format=self.fmt))
+                G = s.shipped.eval()
+                out = G(self.sample_inp.to(self.device).contiguous(memory_format=self.fmt))
                 self.monitor.images(step, self.sample_inp, out, self.sample_tgt)
-                self.monitor.features(step, feature_grids(s.G, self.sample_inp[:1].to(self.device)))
+                self.monitor.features(step, feature_grids(G, self.sample_inp[:1].to(self.device)))
                 self.set_train_mode()
 
     def write(self, values: dict[str, float]) -> None:
@@ -433,8 +457,11 @@ class Trainer:
             return False
         val = None
         if self.info.is_main:
-            self.state.G.eval()
-            val = validate(self.state.G, self.splits.val, cfg, self.device, self.fmt)
+            s = self.state
+            val = validate(s.shipped.eval(), self.splits.val, cfg, self.device, self.fmt)
+            if s.ema is not None:  # the optimizer's own weights too, to see what the average buys
+                raw = validate(s.G.eval(), self.splits.val, cfg, self.device, self.fmt)
+                val.update({"val_training/" + k[4:]: v for k, v in raw.items() if not k.startswith("val/gray_")})
             self.set_train_mode()
         is_best, self.stopped_early = decide(p, val, cfg.log.best_metric, cfg.log.early_stop_patience, self.info)
         if self.info.is_main:
@@ -448,13 +475,14 @@ class Trainer:
         if step % self.cfg.log.ckpt_every == 0 or step == self.t.steps or self.stopped_early or self.stop_requested:
             if self.info.is_main:
                 card = self.card()
-                save_checkpoint(root / f"step-{step:08d}", card, s.G, s.D, s.state_dict())
+                save_checkpoint(root / f"step-{step:08d}", card, s.shipped, s.D, s.state_dict(),
+                                training_generator=s.G if s.ema is not None else None)
                 if is_best:
-                    save_checkpoint(root / "best", card, s.G, s.D)
+                    save_checkpoint(root / "best", card, s.shipped, s.D)
                 prune(self.out_dir, self.cfg.log.keep_last)
             distributed.barrier(self.info)
         elif is_best and self.info.is_main:
-            save_checkpoint(root / "best", self.card(), s.G, s.D)
+            save_checkpoint(root / "best", self.card(), s.shipped, s.D)
 
     def card(self) -> dict[str, Any]:
         """The checkpoint card: built here only."""
