@@ -130,6 +130,8 @@ def load_generator(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> 
     _load_into(model, ckpt_dir / "generator.safetensors", ckpt_dir, "generator")
     if card.get("chroma_prior") and hasattr(model, "set_color_prior"):
         model.set_color_prior(card["chroma_prior"])
+    if card.get("palette_bias") and hasattr(model, "set_palette"):
+        model.set_palette(card["palette_bias"])
     return model.to(device).eval(), card
 
 

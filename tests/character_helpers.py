@@ -75,8 +75,12 @@ def make_base(folder: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     d_kwargs = {"base": 8, "layers": 2, "spectral_norm": True, "norm": "none"}
+    from colorize.chroma import GRAY_CLASS, NUM_CLASSES
+
+    prior = torch.full((NUM_CLASSES,), 0.5 / (NUM_CLASSES - 1))
+    prior[GRAY_CLASS] = 0.5  # the training colors' prior a real base carries: half uncolored
     card = {**tiny_card(S2D_TINY), "generator": {"name": "chroma-s2d", "kwargs": dict(S2D_TINY)},
-            "discriminator": {"name": "patchgan", "kwargs": d_kwargs}}
+            "discriminator": {"name": "patchgan", "kwargs": d_kwargs}, "chroma_prior": prior.tolist()}
     return save_checkpoint(Path(folder), card, build_generator("chroma-s2d", S2D_TINY),
                            build_discriminator("patchgan", d_kwargs))
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 from colorize.character import Cancelled, CharacterError, check_name, list_characters, train_character
 from colorize.checkpoint import load_generator
+from colorize.chroma import NUM_CLASSES
 from colorize.cli import main as cli
 from colorize.data.splits import file_sha256, hash_position
 
@@ -61,8 +62,12 @@ def test_end_to_end_model_folder_batch_and_list(setup, tmp_path, capsys):
     assert c["figures"]["selected"] == ("best val/color_score" if val else "last")
     assert "val/color_score" in c["figures"]["readout"]
     kwargs = card["generator"]["kwargs"]
-    assert (kwargs["temperature"], kwargs["vividness"]) == (c["readout"]["temperature"], c["readout"]["vividness"])
-    assert load_generator(out)[0].temperature == c["readout"]["temperature"]
+    assert [kwargs[k] for k in ("temperature", "vividness", "palette")] == [
+        c["readout"][k] for k in ("temperature", "vividness", "palette")]
+    assert {r["palette"] for r in card["temperature_scores"]} == {0.0, 0.75, 1.5}  # every lean was tried
+    G = load_generator(out)[0]
+    assert G.temperature == c["readout"]["temperature"] and G.palette == c["readout"]["palette"]
+    assert len(card["palette_bias"]) == NUM_CLASSES and torch.equal(G.palette_bias, torch.tensor(card["palette_bias"]))
     with Image.open(out / "sample.png") as sample:
         assert sample.mode == "RGB" and max(sample.size) <= 192  # these pictures are smaller than that
     assert not (out.parent / ".emilia.work").exists()  # nothing left behind but the model

@@ -14,6 +14,7 @@ from colorize.chroma import (
     class_centers,
     class_prior,
     classification_loss,
+    palette_bias,
     rebalance_weights,
     reweight_colors,
     rgb_to_ycc,
@@ -99,6 +100,38 @@ def test_vividness_leaves_what_the_model_is_sure_is_uncolored_uncolored():
     assert out.norm() * 127.5 < 1.0  # under one level of chroma
     biased = annealed_mean(logits + vividness_bias(prior, 1.5).view(1, -1, 1, 1), 0.4)[0, :, 0, 0]
     assert biased.norm() * 127.5 > 6.0  # what the plain bias would have done: a visible tint
+
+
+def test_palette_bias_favours_the_characters_colors_and_leaves_the_rest_rare_not_impossible():
+    prior = torch.full((NUM_CLASSES,), 1.0)
+    red, green = 8 * 17 + 16, 8 * 17 + 0  # Cr at the top of the grid / at the bottom, Cb 0
+    palette = prior.clone()
+    palette[red] = 200.0  # a character in red
+    palette[green] = 0.0  # that never wears green
+    bias = palette_bias(palette, prior)
+    assert torch.equal(palette_bias(prior, prior * 3), torch.zeros(NUM_CLASSES))  # the same colors: no lean
+    assert bias[red] > 2.0 and -4.0 <= bias[green] < 0 and bias.abs().max() <= 4.0
+    # unsure between the character's red and a green: the palette leans the color to red, and
+    # the gray class keeps its probability
+    logits = torch.full((1, NUM_CLASSES, 1, 1), -30.0)
+    logits[0, [GRAY_CLASS, red, green]] = 0.0
+    plain, leaned = annealed_mean(logits, 1.0)[0, :, 0, 0], annealed_mean(logits, 1.0, bias)[0, :, 0, 0]
+    assert float(leaned[1]) > float(plain[1]) + 0.1  # towards red (Cr up)
+    assert float(reweight_colors(logits, bias).exp()[0, GRAY_CLASS]) == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_a_models_palette_comes_from_its_card_and_needs_its_bias(tmp_path):
+    torch.manual_seed(0)
+    G = build_generator("chroma-s2d", {"base": 8, "depth": 1, "blocks": [1], "palette": 1.0}).eval()
+    x = torch.rand(1, 1, 16, 24) * 2 - 1
+    with pytest.raises(ValueError, match="palette bias"):
+        G(x)
+    G.set_palette(torch.linspace(-1, 1, NUM_CLASSES).tolist())
+    leaned = G(x)
+    G.palette = 0.0
+    assert leaned.shape == (1, 3, 16, 24) and not torch.allclose(leaned, G(x))
+    with pytest.raises(ValueError, match="classes"):
+        G.set_palette([0.5, 0.5])
 
 
 def test_chroma_unet_vividness_needs_and_uses_the_prior():

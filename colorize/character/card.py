@@ -13,10 +13,13 @@ from colorize.paths import repo_relative
 
 def character_card(name: str, checkpoint: Path, how: str, readout: dict, pictures: PictureSet, *,
                    holdout: float, base: Path, base_card: dict, steps: int, train_seconds: float,
-                   tags: str | None = None) -> dict:
+                   tags: str | None = None, palette_bias: list[float] | None = None) -> dict:
     card = read_card(checkpoint)
     card["run"] = f"character/{name}"
-    card["generator"]["kwargs"].update(temperature=readout["temperature"], vividness=readout["vividness"])
+    card["generator"]["kwargs"].update(temperature=readout["temperature"], vividness=readout["vividness"],
+                                       palette=readout["palette"])
+    if palette_bias:  # the character's colors against the base model's (colorize.chroma.palette_bias)
+        card["palette_bias"] = palette_bias
     card["temperature_scores"] = readout["scores"]
     choice = card.get("precision_choice") or {}
     card["character"] = {
@@ -36,6 +39,7 @@ def character_card(name: str, checkpoint: Path, how: str, readout: dict, picture
         "cpu": (choice.get("facts") or {}).get("cpu_model") or (choice.get("facts") or {}).get("gpu"),
         "precision": card.get("precision"),
         "readout": {"temperature": readout["temperature"], "vividness": readout["vividness"],
+                    "palette": readout["palette"],
                     "chosen_on": readout["on"], "pictures": readout["pictures"]},
         "figures": {"selected": how, "step": card.get("step"), "validation": dict(card.get("metrics") or {}),
                     "readout": readout["figures"]},

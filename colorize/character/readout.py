@@ -1,23 +1,39 @@
-"""The readout of a character model: how vivid its colors are (temperature, vividness), chosen
-with `colorize temperature`'s scoring. The one place to adjust what is tried."""
+"""The readout of a character model: how vivid its colors are (temperature, vividness) and how
+far they lean towards the character's own palette, chosen with `colorize temperature`'s scoring.
+The one place to adjust what is tried."""
 
 from __future__ import annotations
 
+import torch
+
+from colorize.chroma import palette_bias
 from colorize.training.temperature import MARGIN, best_setting, score_settings
 
 TEMPERATURES = (0.4, 0.55, 0.7, 1.0)
 VIVIDNESS = (0.0, 0.5, 1.0)  # tried only when the card has the training colors' prior
+PALETTE = (0.0, 0.75, 1.5)  # tried only when the card has the character's palette bias
+
+
+def character_palette(card: dict, base_card: dict) -> list[float] | None:
+    """The character's palette bias (colorize.chroma.palette_bias): its pictures' colors (the
+    fine-tune's chroma_prior) against the base model's training colors; None when a card lacks
+    its prior."""
+    mine, base = card.get("chroma_prior"), base_card.get("chroma_prior")
+    if not mine or not base:
+        return None
+    return [round(float(v), 5) for v in palette_bias(torch.tensor(mine), torch.tensor(base))]
 
 
 def choose_readout(G, card: dict, splits, cfg) -> dict:
-    """The best (temperature, vividness) by val/color_score among those clearly closer to the
-    truth than gray (see temperature.best_setting), on the validation pictures when the run has
+    """The best (temperature, vividness, palette) by val/color_score among those clearly closer to
+    the truth than gray (see temperature.best_setting), on the validation pictures when the run has
     any, else on the training pictures (a user's pictures all train: nothing else to go by).
     Returns the choice, what it was measured on, its figures and every setting's scores."""
     pictures, on = (splits.val, "validation") if len(splits.val) else (splits.train, "training")
     vividness = VIVIDNESS if card.get("chroma_prior") else (0.0,)
-    rows = score_settings(G, pictures, cfg, list(TEMPERATURES), list(vividness))
+    palettes = PALETTE if card.get("palette_bias") else (0.0,)
+    rows = score_settings(G, pictures, cfg, list(TEMPERATURES), list(vividness), list(palettes))
     best = best_setting(rows, MARGIN)
-    return {"temperature": best["temperature"], "vividness": best["vividness"], "on": on,
-            "pictures": min(len(pictures.entries), cfg.log.val_images),
+    return {"temperature": best["temperature"], "vividness": best["vividness"], "palette": best["palette"],
+            "on": on, "pictures": min(len(pictures.entries), cfg.log.val_images),
             "figures": {k: round(v, 5) for k, v in best.items() if k.startswith("val/")}, "scores": rows}

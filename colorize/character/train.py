@@ -17,7 +17,7 @@ from colorize.character.model_folder import write_model
 from colorize.character.names import DEFAULT_CONFIG, DEFAULT_ROOT, check_name, check_out, default_work_dir
 from colorize.character.pictures import PictureSet, check_holdout, link_pictures, read_pictures
 from colorize.character.progress import Progress, Reporter
-from colorize.character.readout import choose_readout
+from colorize.character.readout import character_palette, choose_readout
 from colorize.character.select import select_checkpoint
 from colorize.config import Config, ConfigError, load_config
 from colorize.fileio import atomic_write_text
@@ -125,11 +125,15 @@ def finish(name: str, trainer, pictures: PictureSet, out: Path, force: bool, rep
 
     checkpoint, how = select_checkpoint(trainer.out_dir, trainer.cfg)
     G, card = load_generator(checkpoint)
+    card["palette_bias"] = character_palette(card, info["base_card"])
+    if card["palette_bias"] and hasattr(G, "set_palette"):
+        G.set_palette(card["palette_bias"])
     readout = choose_readout(G, card, trainer.splits, trainer.cfg)
-    log.info("%s: %s checkpoint (step %s); readout temperature %g, vividness %g (on the %s pictures)",
-             name, how, card.get("step"), readout["temperature"], readout["vividness"], readout["on"])
+    log.info("%s: %s checkpoint (step %s); readout temperature %g, vividness %g, palette %g (on the %s pictures)",
+             name, how, card.get("step"), readout["temperature"], readout["vividness"], readout["palette"],
+             readout["on"])
     card = character_card(name, checkpoint, how, readout, pictures, steps=trainer.t.steps,
-                          train_seconds=reporter.train_seconds(), **info)
+                          train_seconds=reporter.train_seconds(), palette_bias=card["palette_bias"], **info)
     sample = sorted((trainer.out_dir.parent / "pictures").iterdir())[0]
     return write_model(out, checkpoint, card, sample, force)
 

@@ -53,7 +53,7 @@ class ChromaS2D(ChromaReadout, nn.Module):
 
     def __init__(self, in_ch: int = 1, hint_ch: int = 0, base: int = 64, depth: int = 4, max_ch: int = 384,
                  stem: int = 4, blocks: tuple[int, ...] | list[int] = (1, 1, 2, 2, 2), norm: str = "batch",
-                 temperature: float = 1.0, vividness: float = 0.0):
+                 temperature: float = 1.0, vividness: float = 0.0, palette: float = 0.0):
         super().__init__()
         if depth < 1 or stem < 1:
             raise ValueError("depth and stem must be >= 1")
@@ -62,6 +62,7 @@ class ChromaS2D(ChromaReadout, nn.Module):
         self.multiple = stem * 2**depth
         self.temperature = float(temperature)
         self.vividness = float(vividness)  # used in eval mode, with the training color prior
+        self.palette = float(palette)  # used in eval mode, with a character's palette bias
         self.color_prior = None  # set_color_prior: the card's chroma_prior
         widths = [min(base * 2**i, max_ch) for i in range(depth + 1)]
         per_level = [blocks[min(i, len(blocks) - 1)] for i in range(depth + 1)]

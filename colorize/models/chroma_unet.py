@@ -24,13 +24,14 @@ class ChromaUNet(ChromaReadout, nn.Module):
     the logits and luma at half resolution, for the training losses."""
 
     def __init__(self, in_ch: int = 1, base: int = 32, depth: int = 5, max_ch: int = 384,
-                 norm: str = "batch", temperature: float = 1.0, vividness: float = 0.0):
+                 norm: str = "batch", temperature: float = 1.0, vividness: float = 0.0, palette: float = 0.0):
         super().__init__()
         if depth < 2:
             raise ValueError("depth must be >= 2")
         self.multiple = 2**depth
         self.temperature = float(temperature)
         self.vividness = float(vividness)  # used in eval mode, with the training color prior
+        self.palette = float(palette)  # used in eval mode, with a character's palette bias
         self.color_prior = None  # set_color_prior: the card's chroma_prior
         widths = [min(base * 2**i, max_ch) for i in range(depth + 1)]
         stem_ch = max(8, widths[0] // 2)

@@ -32,14 +32,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write", action="store_true", help="store the best temperature in the card")
 
 
-def score_settings(G, val, cfg, temps: list[float], vividness: list[float]) -> list[dict[str, float]]:
+def score_settings(G, val, cfg, temps: list[float], vividness: list[float],
+                   palettes: list[float] = (0.0,)) -> list[dict[str, float]]:
     from colorize.training.validation import validate
 
     rows = []
-    for v in vividness:
-        for t in temps:
-            G.temperature, G.vividness = float(t), float(v)
-            rows.append({"temperature": float(t), "vividness": float(v), **validate(G, val, cfg, "cpu")})
+    for p in palettes:
+        for v in vividness:
+            for t in temps:
+                G.temperature, G.vividness, G.palette = float(t), float(v), float(p)
+                rows.append({"temperature": float(t), "vividness": float(v), "palette": float(p),
+                             **validate(G, val, cfg, "cpu")})
     return rows
 
 
