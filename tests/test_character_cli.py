@@ -82,6 +82,23 @@ def test_end_to_end_model_folder_batch_and_list(setup, tmp_path, capsys):
         assert im.size == (96, 128) and im.mode == "RGB"
 
 
+def test_steps_0_is_the_base_model_leaning_towards_the_pictures_colors(setup, tmp_path, capsys):
+    pictures, base, cache, _ = setup
+    out = tmp_path / "characters" / "palette"
+    rc, printed, errors = run_cli(capsys, "palette", "--data", pictures, "--out", out, "--base", base, "--steps", 0,
+                                  "--config", write_recipe(tmp_path, steps=4), "--cache-dir", cache,
+                                  "--min-pictures", 5)
+    assert rc == 0 and not errors, errors
+    card = json.loads((out / "card.json").read_text())
+    assert card["character"]["steps"] == 0 and card["character"]["figures"]["selected"].startswith("base")
+    assert (out / "generator.safetensors").read_bytes() == (base / "generator.safetensors").read_bytes()
+    assert card["chroma_prior"] == json.loads((base / "card.json").read_text())["chroma_prior"]
+    bias = torch.tensor(card["palette_bias"])
+    assert bias.shape == (NUM_CLASSES,) and bias.abs().max() > 0.5  # these pictures' colors are not the base's
+    G = load_generator(out)[0]
+    assert G.palette == card["character"]["readout"]["palette"] and torch.equal(G.palette_bias, bias)
+
+
 def test_cancel_then_rerun_continues_and_holdout_stays_out(setup, tmp_path):
     pictures, base, cache, _ = setup
     recipe = write_recipe(tmp_path, steps=5)  # no validation split: the last checkpoint

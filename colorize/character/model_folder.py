@@ -9,11 +9,13 @@ import shutil
 from pathlib import Path
 
 from colorize.character.names import check_out
+from colorize.checkpoint import TRAINING_GENERATOR
 from colorize.fileio import atomic_dir
 from colorize.images import load_rgb, reduce_to_side
 
 SAMPLE_SIDE = 192
-SKIP = ("card.json", "train_state.pt")  # the card is rewritten; optimizer state is for resuming only
+# the card is rewritten; optimizer state and the optimizer's weights (beside a weight average) are for resuming only
+SKIP = ("card.json", "train_state.pt", f"{TRAINING_GENERATOR}.safetensors")
 
 
 def write_model(out: Path, checkpoint: Path, card: dict, sample_picture: Path, force: bool = False) -> Path:

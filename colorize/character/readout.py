@@ -14,14 +14,14 @@ VIVIDNESS = (0.0, 0.5, 1.0)  # tried only when the card has the training colors'
 PALETTE = (0.0, 0.75, 1.5)  # tried only when the card has the character's palette bias
 
 
-def character_palette(card: dict, base_card: dict) -> list[float] | None:
+def character_palette(pictures_prior, base_card: dict) -> list[float] | None:
     """The character's palette bias (colorize.chroma.palette_bias): its pictures' colors (the
-    fine-tune's chroma_prior) against the base model's training colors; None when a card lacks
-    its prior."""
-    mine, base = card.get("chroma_prior"), base_card.get("chroma_prior")
-    if not mine or not base:
+    fine-tune's chroma_prior, over the same crops it trains on) against the base model's training
+    colors; None when either is missing."""
+    base = base_card.get("chroma_prior")
+    if pictures_prior is None or not base:
         return None
-    return [round(float(v), 5) for v in palette_bias(torch.tensor(mine), torch.tensor(base))]
+    return [round(float(v), 5) for v in palette_bias(torch.as_tensor(pictures_prior), torch.tensor(base))]
 
 
 def choose_readout(G, card: dict, splits, cfg) -> dict:

@@ -32,8 +32,8 @@ def load_recipe(config: Path | None, steps: int | None, overrides: Sequence[str]
     except ConfigError as exc:
         raise CharacterError(str(exc)) from None
     if steps is not None:
-        if steps < 1:
-            raise CharacterError(f"--steps {steps}: must be at least 1")
+        if steps < 0:
+            raise CharacterError(f"--steps {steps}: must be 0 (the palette alone, no training) or more")
         cfg.train.steps = int(steps)
     return cfg
 
@@ -123,9 +123,12 @@ def finish(name: str, trainer, pictures: PictureSet, out: Path, force: bool, rep
     """Choose the checkpoint and the readout, then write the model folder."""
     from colorize.checkpoint import load_generator
 
-    checkpoint, how = select_checkpoint(trainer.out_dir, trainer.cfg)
+    if trainer.t.steps == 0:  # the base model's weights, leaning towards the pictures' colors
+        checkpoint, how = info["base"], "base (palette only: --steps 0)"
+    else:
+        checkpoint, how = select_checkpoint(trainer.out_dir, trainer.cfg)
     G, card = load_generator(checkpoint)
-    card["palette_bias"] = character_palette(card, info["base_card"])
+    card["palette_bias"] = character_palette(trainer.prior, info["base_card"])
     if card["palette_bias"] and hasattr(G, "set_palette"):
         G.set_palette(card["palette_bias"])
     readout = choose_readout(G, card, trainer.splits, trainer.cfg)
