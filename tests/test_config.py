@@ -39,7 +39,7 @@ def test_bad_toml_names_the_file(tmp_path):
         load_config(bad)
 
 
-@pytest.mark.parametrize("name", ["cpu-tiny", "gpu-256", "gpu-512"])
+@pytest.mark.parametrize("name", ["cpu-tiny", "gpu-256", "gpu-512", "default-model", "default-model-average"])
 def test_shipped_configs_load(name):
     from conftest import ROOT
 
