@@ -131,7 +131,7 @@ def finish(name: str, trainer, pictures: PictureSet, out: Path, force: bool, rep
     card["palette_bias"] = character_palette(trainer.prior, info["base_card"])
     if card["palette_bias"] and hasattr(G, "set_palette"):
         G.set_palette(card["palette_bias"])
-    readout = choose_readout(G, card, trainer.splits, trainer.cfg)
+    readout = choose_readout(G, card, trainer.splits, trainer.cfg, palette=trainer.t.steps == 0)
     log.info("%s: %s checkpoint (step %s); readout temperature %g, vividness %g, palette %g (on the %s pictures)",
              name, how, card.get("step"), readout["temperature"], readout["vividness"], readout["palette"],
              readout["on"])
