@@ -34,7 +34,7 @@ def choose_readout(G, card: dict, splits, cfg, palette: bool = False) -> dict:
     Returns the choice, what it was measured on, its figures and every setting's scores."""
     pictures, on = (splits.val, "validation") if len(splits.val) else (splits.train, "training")
     vividness = VIVIDNESS if card.get("chroma_prior") else (0.0,)
-    palettes = PALETTE if palette and card.get("palette_bias") else (0.0,)
+    palettes = PALETTE if palette else (0.0,)  # palette: G has the character's palette bias
     rows = score_settings(G, pictures, cfg, list(TEMPERATURES), list(vividness), list(palettes))
     best = best_setting(rows, MARGIN)
     return {"temperature": best["temperature"], "vividness": best["vividness"], "palette": best["palette"],

@@ -128,15 +128,15 @@ def finish(name: str, trainer, pictures: PictureSet, out: Path, force: bool, rep
     else:
         checkpoint, how = select_checkpoint(trainer.out_dir, trainer.cfg)
     G, card = load_generator(checkpoint)
-    card["palette_bias"] = character_palette(trainer.prior, info["base_card"])
-    if card["palette_bias"] and hasattr(G, "set_palette"):
-        G.set_palette(card["palette_bias"])
-    readout = choose_readout(G, card, trainer.splits, trainer.cfg, palette=trainer.t.steps == 0)
+    bias = character_palette(trainer.prior, info["base_card"])
+    if bias and hasattr(G, "set_palette"):
+        G.set_palette(bias)
+    readout = choose_readout(G, card, trainer.splits, trainer.cfg, palette=bool(bias) and trainer.t.steps == 0)
     log.info("%s: %s checkpoint (step %s); readout temperature %g, vividness %g, palette %g (on the %s pictures)",
              name, how, card.get("step"), readout["temperature"], readout["vividness"], readout["palette"],
              readout["on"])
     card = character_card(name, checkpoint, how, readout, pictures, steps=trainer.t.steps,
-                          train_seconds=reporter.train_seconds(), palette_bias=card["palette_bias"], **info)
+                          train_seconds=reporter.train_seconds(), palette_bias=bias, **info)
     sample = sorted((trainer.out_dir.parent / "pictures").iterdir())[0]
     return write_model(out, checkpoint, card, sample, force)
 

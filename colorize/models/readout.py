@@ -37,16 +37,16 @@ class ChromaReadout:
         self.palette_bias = _per_class(bias, "palette bias")
 
     def _class_bias(self) -> torch.Tensor | None:
-        bias = None
+        terms = []
         if self.vividness:
             if self.color_prior is None:
                 raise ValueError("vividness needs the training color prior (the card's chroma_prior)")
-            bias = self.vividness * self._unit_bias
+            terms.append(self.vividness * self._unit_bias)
         if self.palette:
             if self.palette_bias is None:
                 raise ValueError("palette needs a character's palette bias (the card's palette_bias)")
-            bias = self.palette * self.palette_bias if bias is None else bias + self.palette * self.palette_bias
-        return bias
+            terms.append(self.palette * self.palette_bias)
+        return sum(terms[1:], terms[0]) if terms else None
 
     def chroma_from(self, logits: torch.Tensor) -> torch.Tensor:
         """Chroma [N, 2, h, w] from class logits: the plain mean while training (what the losses

@@ -12,6 +12,7 @@ wrong colors must not win. `--write` stores the best pair in the card, where the
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -37,12 +38,10 @@ def score_settings(G, val, cfg, temps: list[float], vividness: list[float],
     from colorize.training.validation import validate
 
     rows = []
-    for p in palettes:
-        for v in vividness:
-            for t in temps:
-                G.temperature, G.vividness, G.palette = float(t), float(v), float(p)
-                rows.append({"temperature": float(t), "vividness": float(v), "palette": float(p),
-                             **validate(G, val, cfg, "cpu")})
+    for p, v, t in itertools.product(palettes, vividness, temps):
+        G.temperature, G.vividness, G.palette = float(t), float(v), float(p)
+        rows.append({"temperature": float(t), "vividness": float(v), "palette": float(p),
+                     **validate(G, val, cfg, "cpu")})
     return rows
 
 

@@ -115,7 +115,7 @@ class TrainState:
         self.sched_d.load_state_dict(state["sched_d"])
         set_rng_state(state["rng"])
         self.progress = Progress(**json.loads(state["progress"]))
-        if self.ema is not None and "ema_n_averaged" in state:
+        if self.ema is not None:  # train.ema cannot change on resume, so the count is there
             self.ema.n_averaged.copy_(state["ema_n_averaged"])
 
     def load_checkpoint(self, ckpt_dir: Path) -> None:
