@@ -75,8 +75,6 @@ def class_prior(cbcr_batches, smooth: float = 1.0) -> torch.Tensor:
 
 
 VIVID_MIX = 0.5  # the smoothing of vividness_bias's weights, Zhang et al.'s rebalancing mix
-PALETTE_MIX = 0.1  # palette_bias smooths both color frequencies with this share of the uniform one
-PALETTE_CLIP = 4.0  # and caps the log ratio: a color a few dozen pictures never show is rare, not impossible
 
 
 def rebalance_weights(prior: torch.Tensor, mix: float = 0.5) -> torch.Tensor:
@@ -121,19 +119,6 @@ def vividness_bias(prior: torch.Tensor, vividness: float) -> torch.Tensor:
     color and a rare vivid one leans muted; the temperature cannot fix that (it sharpens towards
     the muted mode), this can. 0 leaves the distribution as trained."""
     return vividness * torch.log(rebalance_weights(prior.float(), VIVID_MIX))
-
-
-def palette_bias(palette: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
-    """Per-class log ratio of one character's color frequencies (`palette`, from its pictures) to
-    the frequencies the model was trained on (`prior`). Adding it to the colored classes' logits is
-    a label-shift correction (Saerens et al. 2002): the model's "which color is usual here" becomes
-    "which color does this character have here", so its hair, eyes and clothes take the same
-    colors on every page and colors the character never wears fade."""
-    def smooth(p: torch.Tensor) -> torch.Tensor:
-        p = p.double().flatten()
-        return (1 - PALETTE_MIX) * p / p.sum().clamp_min(1e-12) + PALETTE_MIX / p.numel()
-
-    return (torch.log(smooth(palette)) - torch.log(smooth(prior))).clamp(-PALETTE_CLIP, PALETTE_CLIP).float()
 
 
 def classification_loss(logits: torch.Tensor, cbcr: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:

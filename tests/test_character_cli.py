@@ -14,6 +14,7 @@ from infer_helpers import line_art, make_checkpoint
 from PIL import Image
 
 from colorize.character import Cancelled, CharacterError, check_name, list_characters, train_character
+from colorize.character.palette_fit import BINS
 from colorize.checkpoint import load_generator
 from colorize.chroma import NUM_CLASSES
 from colorize.cli import main as cli
@@ -67,7 +68,7 @@ def test_end_to_end_model_folder_batch_and_list(setup, tmp_path, capsys):
     assert {r["palette"] for r in card["temperature_scores"]} == {0.0}  # a fine-tune learned the palette itself
     G = load_generator(out)[0]
     assert G.temperature == c["readout"]["temperature"] and G.palette == c["readout"]["palette"]
-    assert len(card["palette_bias"]) == NUM_CLASSES and torch.equal(G.palette_bias, torch.tensor(card["palette_bias"]))
+    assert "palette_bias" not in card and G.palette_bias is None
     with Image.open(out / "sample.png") as sample:
         assert sample.mode == "RGB" and max(sample.size) <= 192  # these pictures are smaller than that
     assert not (out.parent / ".emilia.work").exists()  # nothing left behind but the model
@@ -94,8 +95,8 @@ def test_steps_0_is_the_base_model_leaning_towards_the_pictures_colors(setup, tm
     assert (out / "generator.safetensors").read_bytes() == (base / "generator.safetensors").read_bytes()
     assert card["chroma_prior"] == json.loads((base / "card.json").read_text())["chroma_prior"]
     bias = torch.tensor(card["palette_bias"])
-    assert bias.shape == (NUM_CLASSES,) and bias.abs().max() > 0.5  # these pictures' colors are not the base's
-    assert {r["palette"] for r in card["temperature_scores"]} == {0.0, 0.75, 1.5}  # every lean was tried
+    assert bias.shape == (BINS, NUM_CLASSES) and bias.abs().max() > 0.5  # these pictures' colors are not the base's
+    assert {r["palette"] for r in card["temperature_scores"]} == {0.0, 1.0, 2.0}  # every lean was tried
     G = load_generator(out)[0]
     assert G.palette == card["character"]["readout"]["palette"] and torch.equal(G.palette_bias, bias)
 

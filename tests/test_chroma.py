@@ -14,7 +14,6 @@ from colorize.chroma import (
     class_centers,
     class_prior,
     classification_loss,
-    palette_bias,
     rebalance_weights,
     reweight_colors,
     rgb_to_ycc,
@@ -102,22 +101,35 @@ def test_vividness_leaves_what_the_model_is_sure_is_uncolored_uncolored():
     assert biased.norm() * 127.5 > 6.0  # what the plain bias would have done: a visible tint
 
 
-def test_palette_bias_favours_the_characters_colors_and_leaves_the_rest_rare_not_impossible():
-    prior = torch.full((NUM_CLASSES,), 1.0)
+def test_a_class_bias_leans_the_colored_classes_and_the_gray_class_keeps_its_probability():
+    # a palette card of one row (the per-class form): unsure between red and green, a bias for red
+    # leans the color to red, and where the model says "no color" it keeps saying so
     red, green = 8 * 17 + 16, 8 * 17 + 0  # Cr at the top of the grid / at the bottom, Cb 0
-    palette = prior.clone()
-    palette[red] = 200.0  # a character in red
-    palette[green] = 0.0  # that never wears green
-    bias = palette_bias(palette, prior)
-    assert torch.equal(palette_bias(prior, prior * 3), torch.zeros(NUM_CLASSES))  # the same colors: no lean
-    assert bias[red] > 2.0 and -4.0 <= bias[green] < 0 and bias.abs().max() <= 4.0
-    # unsure between the character's red and a green: the palette leans the color to red, and
-    # the gray class keeps its probability
+    bias = torch.zeros(NUM_CLASSES)
+    bias[red], bias[green] = 2.0, -2.0
     logits = torch.full((1, NUM_CLASSES, 1, 1), -30.0)
     logits[0, [GRAY_CLASS, red, green]] = 0.0
     plain, leaned = annealed_mean(logits, 1.0)[0, :, 0, 0], annealed_mean(logits, 1.0, bias)[0, :, 0, 0]
     assert float(leaned[1]) > float(plain[1]) + 0.1  # towards red (Cr up)
     assert float(reweight_colors(logits, bias).exp()[0, GRAY_CLASS]) == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_a_brightness_palette_leans_dark_and_bright_pixels_to_their_own_colors():
+    torch.manual_seed(0)
+    G = build_generator("chroma-s2d", {"base": 8, "depth": 1, "blocks": [1], "palette": 1.0}).eval()
+    red, blue = 8 * 17 + 16, 16 * 17 + 8  # Cr up / Cb up
+    table = torch.zeros(2, NUM_CLASSES)  # two bins: the darker and the brighter half
+    table[0, red] = table[1, blue] = 30.0
+    G.set_palette(table.tolist())
+    x = torch.cat([torch.full((1, 1, 16, 12), -0.6), torch.full((1, 1, 16, 12), 0.6)], dim=3)  # dark | bright
+    cbcr = rgb_to_ycc(G(x))[0, 1:] * 127.5
+    cb_dark, cr_dark, cb_bright, cr_bright = (float(v) for v in (*cbcr[:, :, :8].mean((1, 2)), *cbcr[:, :, -8:].mean((1, 2))))
+    assert cr_dark > 20 and cr_dark > cb_dark + 15  # dark half: red (as far as RGB holds it)
+    assert cb_bright > 20 and cb_bright > cr_bright + 15  # bright half: blue
+    G.palette = 0.0
+    assert rgb_to_ycc(G(x))[0, 1:].abs().mean() * 127.5 < 20  # the palette did that, not the model
+    with pytest.raises(ValueError, match="brightness palette"):
+        G.set_palette([[0.0, 1.0]])
 
 
 def test_a_models_palette_comes_from_its_card_and_needs_its_bias(tmp_path):

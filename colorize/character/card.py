@@ -13,12 +13,12 @@ from colorize.paths import repo_relative
 
 def character_card(name: str, checkpoint: Path, how: str, readout: dict, pictures: PictureSet, *,
                    holdout: float, base: Path, base_card: dict, steps: int, train_seconds: float,
-                   tags: str | None = None, palette_bias: list[float] | None = None) -> dict:
+                   tags: str | None = None, palette_bias: list[list[float]] | None = None) -> dict:
     card = read_card(checkpoint)
     card["run"] = f"character/{name}"
     card["generator"]["kwargs"].update(temperature=readout["temperature"], vividness=readout["vividness"],
                                        palette=readout["palette"])
-    if palette_bias:  # the character's colors against the base model's (colorize.chroma.palette_bias)
+    if palette_bias:  # a palette-only model's brightness palette (colorize.character.palette_fit)
         card["palette_bias"] = palette_bias
     card["temperature_scores"] = readout["scores"]
     choice = card.get("precision_choice") or {}

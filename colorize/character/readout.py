@@ -4,27 +4,14 @@ The one place to adjust what is tried."""
 
 from __future__ import annotations
 
-import torch
-
-from colorize.chroma import palette_bias
 from colorize.training.temperature import MARGIN, best_setting, score_settings
 
 TEMPERATURES = (0.4, 0.55, 0.7, 1.0)
 VIVIDNESS = (0.0, 0.5, 1.0)  # tried only when the card has the training colors' prior
-# Tried only for a palette-only model (--steps 0) with the character's palette bias: on a fine-tuned
-# model, chosen on its training pictures, it raised the held-out error (0.961x -> 0.978x gray's
-# on the four shared characters): the fine-tune already learned the palette.
-PALETTE = (0.0, 0.75, 1.5)
-
-
-def character_palette(pictures_prior, base_card: dict) -> list[float] | None:
-    """The character's palette bias (colorize.chroma.palette_bias): its pictures' colors (the
-    fine-tune's chroma_prior, over the same crops it trains on) against the base model's training
-    colors; None when either is missing."""
-    base = base_card.get("chroma_prior")
-    if pictures_prior is None or not base:
-        return None
-    return [round(float(v), 5) for v in palette_bias(torch.as_tensor(pictures_prior), torch.tensor(base))]
+# The strengths of a palette-only model's brightness palette (--steps 0, palette_fit) tried: fit at
+# the plain readout, it is sharpened by the chosen temperature, and 2 measured best on the shared
+# characters.
+PALETTE = (0.0, 1.0, 2.0)
 
 
 def choose_readout(G, card: dict, splits, cfg, palette: bool = False) -> dict:

@@ -109,8 +109,9 @@ class ChromaS2D(ChromaReadout, nn.Module):
         correction = self.luma(y).float()
         # Luma: the input's own brightness plus a learned coarse correction; the loss sees it at
         # the logits' resolution, the output at full size (sharp lines from the input itself).
-        luma = F.avg_pool2d(gray.float(), self.stem_factor) + correction
-        chroma = self.chroma_from(logits)
+        small_gray = F.avg_pool2d(gray.float(), self.stem_factor)
+        luma = small_gray + correction
+        chroma = self.chroma_from(logits, small_gray)
         up = dict(size=(h, w), mode="bilinear", align_corners=False)
         full_luma = gray.float() + F.interpolate(correction, **up)
         rgb = ycc_to_rgb(torch.cat([full_luma, F.interpolate(chroma, **up)], dim=1)).clamp(-1, 1)

@@ -57,8 +57,9 @@ class ChromaUNet(ChromaReadout, nn.Module):
         logits = self.classes(y)
         # Luma as the input's own brightness plus a learned correction: gray input passes through,
         # line art learns where to darken (hair, clothes) from the correction alone.
-        luma = (F.avg_pool2d(x, 2) + self.luma(y)).float()
-        chroma = self.chroma_from(logits)
+        small_gray = F.avg_pool2d(x[:, :1], 2).float()
+        luma = small_gray + self.luma(y).float()
+        chroma = self.chroma_from(logits, small_gray)
         rgb = ycc_to_rgb(torch.cat([luma, chroma], dim=1))
         rgb = F.interpolate(rgb, size=(h, w), mode="bilinear", align_corners=False).clamp(-1, 1)
         return (rgb, logits, luma) if return_logits else rgb
