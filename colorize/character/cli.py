@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="model folder (default checkpoints/characters/NAME)")
     p.add_argument("--base", type=Path, help="checkpoint to start from (default checkpoints/default)")
     p.add_argument("--steps", type=int, help="training steps (default: the config's train.steps; 0: no training, "
-                   "the base model leaning towards the pictures' colors, in about a minute)")
+                   "the base model with the pictures' palette by brightness, in about two minutes)")
     p.add_argument("--holdout", type=float, default=0.0,
                    help="share of the pictures (by content hash) kept out of training, for evaluation")
     p.add_argument("--force", action="store_true", help="replace an existing model folder")
