@@ -61,24 +61,23 @@ def _cells(G, path: Path, rng: np.random.Generator):
     picture, once from gray and once from line art."""
     from colorize.chroma import rgb_to_ycc, soft_classes
     from colorize.data.synth import line_art, luminance
-    from colorize.evaluation.evaluate import shrink
-    from colorize.images import load_rgb
+    from colorize.images import load_rgb, reduce_to_side
     from colorize.models.readout import brightness_bins
 
-    rgb = np.asarray(shrink(load_rgb(path), SIDE))
+    rgb = np.asarray(reduce_to_side(load_rgb(path), SIDE))
     gray = luminance(rgb)
-    target = torch.from_numpy(rgb.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
     h, w = gray.shape
     m = G.multiple
     pad = (0, -w % m, 0, -h % m)
-    target = F.pad(target, pad, mode="replicate")
-    for inp in (gray, line_art(rgb, gray, "xdog", rng)):
-        x = F.pad(torch.from_numpy(inp * 2 - 1).float()[None, None], pad, mode="replicate")
-        with torch.inference_mode():
-            out = G(x, return_logits=True)[1].float()
-        size = out.shape[-2:]
-        cbcr = F.interpolate(rgb_to_ycc(target)[:, 1:], size=size, mode="area")
+    inputs = [F.pad(torch.from_numpy(inp * 2 - 1).float()[None, None], pad, mode="replicate")
+              for inp in (gray, line_art(rgb, gray, "xdog", rng))]
+    with torch.inference_mode():
+        logits = [G(x, return_logits=True)[1].float() for x in inputs]
+    # The truth's color classes once: both inputs share the picture's size, hence the logits'.
+    size = logits[0].shape[-2:]
+    target = F.pad(torch.from_numpy(rgb.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None], pad, mode="replicate")
+    i, wt = soft_classes(F.interpolate(rgb_to_ycc(target)[:, 1:], size=size, mode="area"))
+    i, wt = i[0].flatten(1).T, wt[0].flatten(1).T
+    for x, out in zip(inputs, logits, strict=True):
         small_gray = F.interpolate(x, size=size, mode="area")
-        i, wt = soft_classes(cbcr)
-        yield (out[0].flatten(1).T, brightness_bins(small_gray, BINS).flatten(),
-               i[0].flatten(1).T, wt[0].flatten(1).T)
+        yield out[0].flatten(1).T, brightness_bins(small_gray, BINS).flatten(), i, wt
