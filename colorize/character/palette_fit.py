@@ -5,10 +5,11 @@ retraining it, one bias per color class is learned for each of BINS bins of the 
 (colorize.models.readout.brightness_bias): a table of BINS x 289 numbers, fit by the training
 objective's soft-class cross-entropy on the character's pictures, each shown as a gray picture and
 as line art. On the four shared characters' held-out quarters (gray input, `colorize quality --sets
-character`) it reaches 0.95x gray's CbCr error on average (0.92x from 10 pictures), where a single
-row (the pictures' color frequencies against the default model's) reached 0.97x and a 500-step
-fine-tune 0.96x; Luffy 19.35 -> 16.21, Hua_Cheng 12.19 -> 11.48.
-The fit costs seconds of CPU; choosing the readout takes most of a palette-only model's minute or two."""
+character`, the readout cross-fitted: colorize.character.readout) it reaches 0.94x gray's CbCr
+error on average (0.93x from 10 pictures), where a single row (the pictures' color frequencies
+against the default model's) reached 0.97x and a 500-step fine-tune 0.96x; Luffy 19.35 -> 16.02,
+Hua_Cheng 12.19 -> 11.52.
+The fit costs seconds of CPU; choosing the readout takes most of a palette-only model's two minutes."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from colorize.character.names import DEFAULT_CONFIG, DEFAULT_ROOT, check_name, c
 from colorize.character.palette_fit import fit_brightness_palette
 from colorize.character.pictures import PictureSet, check_holdout, link_pictures, read_pictures
 from colorize.character.progress import Progress, Reporter
-from colorize.character.readout import choose_readout
+from colorize.character.readout import choose_palette_readout, choose_readout
 from colorize.character.select import select_checkpoint
 from colorize.config import Config, ConfigError, load_config
 from colorize.fileio import atomic_write_text
@@ -133,10 +133,17 @@ def finish(name: str, trainer, pictures: PictureSet, out: Path, force: bool, rep
     if trainer.t.steps == 0 and hasattr(G, "set_palette"):
         # Only for the base model: a fine-tune already learned the palette (on the four shared
         # characters a palette on top raised the held-out error, 0.961x -> 0.978x gray's).
-        bias = fit_brightness_palette(G, [path for path, _ in pictures.train], trainer.cfg.train.seed,
-                                      lambda: reporter.check_stop("while fitting the palette"))
+        seed = trainer.cfg.train.seed
+
+        def fit(entries) -> list[list[float]]:
+            return fit_brightness_palette(G, [e.source for e in entries], seed,
+                                          lambda: reporter.check_stop("while fitting the palette"))
+
+        readout = choose_palette_readout(G, card, trainer.splits, trainer.cfg, fit)
+        bias = fit(trainer.splits.train.entries)
         G.set_palette(bias)
-    readout = choose_readout(G, card, trainer.splits, trainer.cfg, palette=bias is not None)
+    else:
+        readout = choose_readout(G, card, trainer.splits, trainer.cfg)
     log.info("%s: %s checkpoint (step %s); readout temperature %g, vividness %g, palette %g (on the %s pictures)",
              name, how, card.get("step"), readout["temperature"], readout["vividness"], readout["palette"],
              readout["on"])
