@@ -95,5 +95,8 @@ def character_line(card: dict) -> str:
     count = (c.get("pictures") or {}).get("count")
     pictures = f" on {count} pictures of {c.get('name')}" if count else ""
     minutes = f", {c['train_seconds'] / 60:.0f} min of training" if isinstance(c.get("train_seconds"), int | float) else ""
+    if c.get("steps") == 0:  # --steps 0: the base's weights with the pictures' palette
+        of = f"{count} pictures of {c.get('name')}" if count else "its pictures"
+        return f"Character model: {base} with the palette of {of} (no training)."
     steps = f" ({c['steps']} steps{minutes})" if c.get("steps") else ""
     return f"Character model: {base} fine-tuned{pictures}{steps}."

@@ -132,6 +132,8 @@ def test_a_character_card_in_words():
                           "steps": 300, "train_seconds": 400.0}}
     assert character_line(card) == "Character model: default fine-tuned on 12 pictures of aoi (300 steps, 7 min of training)."
     assert character_line({"character": {"name": "mio"}}) == "Character model: the default model fine-tuned."
+    palette = {"character": {**card["character"], "steps": 0, "train_seconds": 0.5}}
+    assert character_line(palette) == "Character model: default with the palette of 12 pictures of aoi (no training)."
 
 
 # -- through the real server -----------------------------------------------------------------------

@@ -56,6 +56,7 @@ def test_end_to_end_model_folder_batch_and_list(setup, tmp_path, capsys):
     assert c["pictures"]["count"] == card["data"]["counts"]["train"] and c["validation"]["count"] == card["data"]["counts"]["val"]
     assert f"{c['pictures']['count']} pictures trained, {c['validation']['count']} validation, 0 held out, 4 steps in" in printed[-1]
     assert c["held_out"]["count"] == 0 and c["steps"] == 4 and c["train_seconds"] > 0
+    assert c["run_seconds"] > c["train_seconds"]  # the whole command: choosing the readout too
     assert c["precision"] == card["precision"] in ("fp32", "bf16") and c["device"] == "cpu" and c["cpu"]
     assert c["base"]["path"] == str(base) and c["base"]["generator"] == "chroma-s2d"
     val = card["config"]["data"]["split"][1] > 0 and card["data"]["counts"]["val"] > 0
@@ -92,6 +93,8 @@ def test_steps_0_is_the_base_model_leaning_towards_the_pictures_colors(setup, tm
     assert rc == 0 and not errors, errors
     card = json.loads((out / "card.json").read_text())
     assert card["character"]["steps"] == 0 and card["character"]["figures"]["selected"].startswith("base")
+    assert card["character"]["readout"]["chosen_on"] == "training (cross-fitted halves)"
+    assert card["character"]["run_seconds"] > 0.1 + card["character"]["train_seconds"]  # fit and readout
     assert (out / "generator.safetensors").read_bytes() == (base / "generator.safetensors").read_bytes()
     assert card["chroma_prior"] == json.loads((base / "card.json").read_text())["chroma_prior"]
     bias = torch.tensor(card["palette_bias"])

@@ -12,7 +12,7 @@ from colorize.paths import repo_relative
 
 
 def character_card(name: str, checkpoint: Path, how: str, readout: dict, pictures: PictureSet, *,
-                   holdout: float, base: Path, base_card: dict, steps: int, train_seconds: float,
+                   holdout: float, base: Path, base_card: dict, steps: int, train_seconds: float, run_seconds: float,
                    tags: str | None = None, palette_bias: list[list[float]] | None = None) -> dict:
     card = read_card(checkpoint)
     card["run"] = f"character/{name}"
@@ -35,6 +35,7 @@ def character_card(name: str, checkpoint: Path, how: str, readout: dict, picture
                  "generator": base_card.get("generator", {}).get("name")},
         "steps": steps,
         "train_seconds": round(train_seconds, 1),
+        "run_seconds": round(run_seconds, 1),  # the whole command: pictures, training, palette, readout
         "device": card.get("device"),
         "cpu": (choice.get("facts") or {}).get("cpu_model") or (choice.get("facts") or {}).get("gpu"),
         "precision": card.get("precision"),

@@ -79,8 +79,9 @@ def summary_line(model: Path, card: dict) -> str:
         if score is not None and gray is not None else ""
     return (f"model: {model} ({c['pictures']['count']} pictures trained, {c['validation']['count']} validation, "
             f"{c['held_out']['count']} held out, "
-            f"{c['steps']} steps in {c['train_seconds']:.0f} s, {c['precision']}; temperature {r['temperature']:g}, "
-            f"vividness {r['vividness']:g}{figures})")
+            f"{c['steps']} steps in {c['train_seconds']:.0f} s ({c.get('run_seconds', c['train_seconds']):.0f} s in all), "
+            f"{c['precision']}; temperature {r['temperature']:g}, vividness {r['vividness']:g}, "
+            f"palette {r.get('palette', 0):g}{figures})")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -63,6 +63,11 @@ class Reporter:
     def train_seconds(self) -> float:
         return self.earlier_seconds + (self.train_end or time.monotonic()) - self.train_t0
 
+    def run_seconds(self) -> float:
+        """The whole run's seconds (preparing, training, palette and readout), with the training
+        seconds of interrupted runs before it: what a user waits for."""
+        return self.earlier_seconds + time.monotonic() - self.t0
+
     def on_step(self, trainer, result) -> bool:
         """The Trainer's on_step: report the step, keep the seconds, say whether to stop."""
         step, steps = trainer.state.progress.step, trainer.t.steps

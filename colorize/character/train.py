@@ -148,7 +148,8 @@ def finish(name: str, trainer, pictures: PictureSet, out: Path, force: bool, rep
              name, how, card.get("step"), readout["temperature"], readout["vividness"], readout["palette"],
              readout["on"])
     card = character_card(name, checkpoint, how, readout, pictures, steps=trainer.t.steps,
-                          train_seconds=reporter.train_seconds(), palette_bias=bias, **info)
+                          train_seconds=reporter.train_seconds(), run_seconds=reporter.run_seconds(),
+                          palette_bias=bias, **info)
     sample = sorted((trainer.out_dir.parent / "pictures").iterdir())[0]
     return write_model(out, checkpoint, card, sample, force)
 
