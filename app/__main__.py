@@ -42,7 +42,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="show the New character panel: trains a character model in the background (minutes of CPU)")
     p.add_argument("--character-base", type=Path, default=None,
                    help="the model a new character is fine-tuned from (default: the shipped default model)")
-    p.add_argument("--character-steps", type=int, default=None, help="training steps per character (default: the recipe's)")
+    p.add_argument("--character-steps", type=int, default=None, help="training steps per character (default: the recipe's; 0: the palette alone)")
     p.add_argument("--character-config", type=Path, default=None,
                    help="the training recipe (default: configs/finetune-character.toml)")
     return p.parse_args(argv)
@@ -68,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.character_config is not None and not args.character_config.is_file():
         print(f"error: {args.character_config}: no such file (--character-config)", file=sys.stderr)
         return 2
-    if args.character_steps is not None and args.character_steps < 1:
-        print(f"error: --character-steps must be 1 or more, not {args.character_steps}", file=sys.stderr)
+    if args.character_steps is not None and args.character_steps < 0:
+        print(f"error: --character-steps must be 0 (the palette alone) or more, not {args.character_steps}",
+              file=sys.stderr)
         return 2
     if args.examples and not args.examples.is_dir():
         print(f"error: {args.examples}: no such folder (--examples)", file=sys.stderr)

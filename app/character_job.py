@@ -71,7 +71,7 @@ class CharacterJobs:
 
     def default_steps(self) -> int:
         """The steps a job trains unless told otherwise: --character-steps, else the recipe's."""
-        if self.steps:
+        if self.steps is not None:
             return self.steps
         try:
             return load_config(self.config or DEFAULT_CONFIG).train.steps
@@ -80,10 +80,11 @@ class CharacterJobs:
 
     def start(self, name: str, pictures: list[tuple[Path, str]], steps: int | None = None) -> JobState:
         """Train a character model NAME from (file, shown name) pictures for `steps` (default:
-        default_steps()), in the background. Raises JobError while another job runs, or on a bad
-        name, too few pictures or steps out of range."""
-        if steps is not None and not 1 <= steps <= MAX_STEPS:
-            raise JobError(f"Steps must be between 1 and {MAX_STEPS}, not {steps}.")
+        default_steps(); 0: no training, the default model with the pictures' palette), in the
+        background. Raises JobError while another job runs, or on a bad name, too few pictures or
+        steps out of range."""
+        if steps is not None and not 0 <= steps <= MAX_STEPS:
+            raise JobError(f"Steps must be between 0 and {MAX_STEPS}, not {steps}.")
         with self._lock:
             if self._state.running:
                 raise JobError(busy(self._state))
@@ -100,7 +101,7 @@ class CharacterJobs:
             data = [copy_as(path, folder, shown, i) for i, (path, shown) in enumerate(pictures)]
             self._stop.clear()
             self._state = JobState(name=name, stage="prepare", finished=self._state.finished)
-            self._thread = threading.Thread(target=self._run, args=(name, data, folder, steps or self.steps),
+            self._thread = threading.Thread(target=self._run, args=(name, data, folder, self.steps if steps is None else steps),
                                             name=f"character-{name}", daemon=True)
             self._thread.start()
             return self._state
@@ -136,7 +137,8 @@ class CharacterJobs:
             model = train_character(name, data, out=out, base=self.base, steps=steps, config=self.config,
                                     progress=self._progress, should_stop=self._stop.is_set,
                                     min_pictures=self.min_pictures, cache_dir=self.cache_dir)
-            end = {"stage": "done", "model": Path(model), "eta_s": 0.0}
+            trained = train_steps(Path(model))  # a palette-only job (0 steps) reported only pictures
+            end = {"stage": "done", "model": Path(model), "eta_s": 0.0, "step": trained, "steps": trained}
         except Cancelled:  # step 0: before training began (prepare counts pictures, not steps)
             end = {"stage": "cancelled", "step": self.status().step if self.status().stage == "train" else 0}
         except CharacterError as exc:
@@ -149,6 +151,13 @@ class CharacterJobs:
             with self._lock:
                 self._state = replace(self._state, finished=self._state.finished + 1, **end)
             log.info("character %s: %s", name, self._state.error or self._state.stage)
+
+
+def train_steps(model: Path) -> int:
+    """The steps a finished character model trained, from its card."""
+    from colorize.checkpoint import read_card
+
+    return int(read_card(model)["character"]["steps"])
 
 
 def copy_as(path: Path, folder: Path, shown: str, index: int) -> Path:

@@ -69,7 +69,8 @@ def progress_html(s: JobState) -> str:
         bar = f'<progress data-stage="{s.stage}"{value} max="{max(s.steps, 1)}" style="width:100%"></progress>'
         return f"{bar}<p>Training <b>{name}</b>: {html.escape(describe(s))}.</p>"
     if s.done:
-        words = f"<b>{name}</b> is ready ({s.steps} steps): pick it in the Model list."
+        how = f"{s.steps} steps" if s.steps else "the palette alone, no training"
+        words = f"<b>{name}</b> is ready ({how}): pick it in the Model list."
     elif s.stage == "cancelled" and not s.step:
         words = f"Training <b>{name}</b> was cancelled before it began."
     elif s.stage == "cancelled":
@@ -101,8 +102,8 @@ def build_panel(jobs: CharacterJobs, max_pixels: int):
         )
         with gr.Row():
             name = gr.Textbox(label="Name (letters, digits, _ or -)", max_lines=1, elem_id="character-name")
-            steps = gr.Number(jobs.default_steps(), label="Training steps (more: longer, closer to the pictures)",
-                              minimum=1, maximum=MAX_STEPS, precision=0, elem_id="character-steps")
+            steps = gr.Number(jobs.default_steps(), label="Training steps (0: the palette alone, about 2 minutes)",
+                              minimum=0, maximum=MAX_STEPS, precision=0, elem_id="character-steps")
         pictures = gr.File(label=f"Pictures ({jobs.min_pictures} or more)", file_count="multiple",
                            file_types=["image"], height=180, elem_id="character-pictures")
         with gr.Row():

@@ -5,6 +5,7 @@ gradio_client, and the job module on its own."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -16,6 +17,7 @@ from character_helpers import TINY_RECIPE, make_base, picture_folder
 from PIL import Image
 
 from app.screenshot import CHROMIUM, CHROMIUM_ARGS
+from colorize.character.palette_fit import BINS
 from colorize.checkpoint import read_card, update_card
 
 STEPS = 1000  # the recipe's: the browser sees steps go by and cancels long before the end
@@ -91,8 +93,8 @@ def test_the_job_refuses_bad_requests_and_a_second_start_names_the_running_one(s
     (tmp_path / "characters" / "mio").mkdir(parents=True)
     with pytest.raises(JobError, match="mio: a character model of that name exists already"):
         jobs.start("mio", named)
-    with pytest.raises(JobError, match="Steps must be between 1 and 20000, not 0"):
-        jobs.start("aoi", named, steps=0)
+    with pytest.raises(JobError, match="Steps must be between 0 and 20000, not -1"):
+        jobs.start("aoi", named, steps=-1)
     assert jobs.default_steps() == STEPS
     assert jobs.status().stage == "idle"
 
@@ -110,6 +112,21 @@ def test_the_job_refuses_bad_requests_and_a_second_start_names_the_running_one(s
     state = jobs.wait(120)
     assert state.stage == "failed" and state.finished == 2
     assert state.error.startswith("ren: 1 usable pictures to train on") and "\n" not in state.error
+
+
+def test_a_job_of_0_steps_is_the_base_with_the_pictures_palette(setup, tmp_path):
+    from app.character_job import CharacterJobs
+    from app.character_panel import progress_html
+
+    _, base, pictures = setup
+    jobs = CharacterJobs(tmp_path / "characters", base, config=recipe(tmp_path), cache_dir=tmp_path / "cache")
+    jobs.start("sena", [(p, p.name) for p in pictures], steps=0)
+    state = jobs.wait(300)
+    assert state.stage == "done" and state.model == tmp_path / "characters" / "sena", state.error
+    assert state.steps == 0 and "is ready (the palette alone, no training)" in progress_html(state)
+    card = json.loads((state.model / "card.json").read_text())
+    assert card["character"]["steps"] == 0 and len(card["palette_bias"]) == BINS
+    assert (state.model / "generator.safetensors").read_bytes() == (base / "generator.safetensors").read_bytes()
 
 
 def test_without_allow_training_there_is_no_panel(setup):
