@@ -56,7 +56,7 @@ def test_end_to_end_model_folder_batch_and_list(setup, tmp_path, capsys):
     assert c["pictures"]["count"] == card["data"]["counts"]["train"] and c["validation"]["count"] == card["data"]["counts"]["val"]
     assert f"{c['pictures']['count']} pictures trained, {c['validation']['count']} validation, 0 held out, 4 steps in" in printed[-1]
     assert c["held_out"]["count"] == 0 and c["steps"] == 4 and c["train_seconds"] > 0
-    assert c["run_seconds"] > c["train_seconds"]  # the whole command: choosing the readout too
+    assert c["run_seconds"] >= c["train_seconds"]  # the whole command, readout too (both rounded to 0.1 s: a tiny run may tie)
     assert c["precision"] == card["precision"] in ("fp32", "bf16") and c["device"] == "cpu" and c["cpu"]
     assert c["base"]["path"] == str(base) and c["base"]["generator"] == "chroma-s2d"
     val = card["config"]["data"]["split"][1] > 0 and card["data"]["counts"]["val"] > 0
