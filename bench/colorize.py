@@ -151,9 +151,9 @@ def latency(colorizer: Colorizer, sizes, repeats: int, warmup: int, ctx: dict) -
             t0, c0 = time.perf_counter(), time.process_time()
             page = colorizer.prepare(image, hints)
             t1, c1 = time.perf_counter(), time.process_time()
-            rgb = colorizer.predict([page.work])[0]
+            [(rgb, features)] = colorizer.predict_with_features([page.work], features=hints is not None)
             t2, c2 = time.perf_counter(), time.process_time()
-            out = colorizer.finish(page, rgb)
+            out = colorizer.finish(page, rgb, features=features)
             t3, c3 = time.perf_counter(), time.process_time()
             out.save(io.BytesIO(), "PNG", compress_level=1)
             t4, c4 = time.perf_counter(), time.process_time()

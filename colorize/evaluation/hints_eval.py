@@ -95,7 +95,8 @@ def hint_curve(colorizer, folder: Path, mode: str, max_side: int, seed: int, lim
 
         def colored(hints, page=page):
             hinted = colorizer.with_hints(page, hints)
-            return np.asarray(colorizer.finish(hinted, colorizer.predict([hinted.work])[0]).convert("RGB"))
+            [(rgb, features)] = colorizer.predict_with_features([hinted.work], features=hints is not None)
+            return np.asarray(colorizer.finish(hinted, rgb, features=features).convert("RGB"))
 
         for k in ks:
             rng = np.random.default_rng([seed, zlib.crc32(name.encode()), k])
@@ -142,7 +143,8 @@ def spill_one(colorizer, path: Path) -> dict | None:
                               fill=(*SPILL_COLOR, 255), width=max(1, round(width)))
     plain = colorizer.finish(page, colorizer.predict([page.work])[0])
     with_hint = colorizer.with_hints(page, hint)
-    hinted = colorizer.finish(with_hint, colorizer.predict([with_hint.work])[0])
+    [(rgb, features)] = colorizer.predict_with_features([with_hint.work])
+    hinted = colorizer.finish(with_hint, rgb, features=features)
     small = regions.labels.shape[::-1]
     a0 = cbcr(np.asarray(plain.convert("RGB").resize(small)))
     a1 = cbcr(np.asarray(hinted.convert("RGB").resize(small)))

@@ -300,10 +300,10 @@ class Batch:
         image.save(buf, self.kind, **self.save_args)
         return buf.getvalue()
 
-    def finish(self, job: Job, page, rgb) -> bytes | None:
+    def finish(self, job: Job, page, rgb, features=None) -> bytes | None:
         """Background: merge at full size, encode, and write a plain file (archives are written
         in order by the main thread)."""
-        data = self.encode(self.colorizer.finish(page, rgb))
+        data = self.encode(self.colorizer.finish(page, rgb, features=features))
         if job.archive is None:
             atomic_write_bytes(job.dest, data)
             return None
@@ -351,13 +351,15 @@ class Batch:
     def flush(self, batch: list) -> None:
         if batch:
             try:
-                colors = self.colorizer.predict([page.work for _, page in batch])
+                hinted = any(page.hints is not None for _, page in batch)  # features only serve hints
+                colors = self.colorizer.predict_with_features([page.work for _, page in batch], features=hinted)
             except Exception as exc:  # a model failure on one batch should not end the whole run
                 for job, _ in batch:
                     self.writing.append((job, _failed(RuntimeError(f"model failed ({exc})")), "color"))
             else:
-                for (job, page), rgb in zip(batch, colors):
-                    self.writing.append((job, self.encode_pool.submit(self.finish, job, page, rgb), "color"))
+                for (job, page), (rgb, features) in zip(batch, colors):
+                    features = features if page.hints is not None else None
+                    self.writing.append((job, self.encode_pool.submit(self.finish, job, page, rgb, features), "color"))
             batch.clear()
         self.drain(wait_all=False)
 

@@ -127,6 +127,11 @@ class Colorizer:
         model = fuse_conv_bn(model.eval())
         # channels_last lets oneDNN (CPU) and cuDNN pick their fastest convolution kernels.
         self.model = model.to(self.device, memory_format=torch.channels_last)
+        # The activations the color classes are read from: what hints are matched by (hint_match).
+        self._features: torch.Tensor | None = None
+        head = getattr(self.model, "classes", None)
+        if isinstance(head, nn.Module):
+            head.register_forward_pre_hook(self._keep_features)
         self.size = int(size) if size else default_working_side(self.card)
         if self.size < 1:
             raise ValueError(f"working size must be a positive number of pixels, got {size}")
@@ -180,14 +185,25 @@ class Colorizer:
     def predict(self, works: Sequence[torch.Tensor], vividness: float | None = None) -> list[np.ndarray]:
         """The model's colors (uint8 h x w x 3) for inputs that all share one shape, in one pass.
         `vividness` overrides the Colorizer's for this call (the app's per-request choice)."""
+        return [rgb for rgb, _ in self.predict_with_features(works, vividness, features=False)]
+
+    def predict_with_features(self, works: Sequence[torch.Tensor], vividness: float | None = None,
+                              features: bool = True) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """predict, each image's colors with the network's last features (float32 C x fh x fw, the
+        unpadded part; None for a model without color classes): what finish matches hints by."""
         with self._lock:
             if vividness is not None:
                 self.model.vividness = self._checked_vividness(vividness)
             try:
-                return list(self._forward_with_retry(torch.stack(list(works))))
+                rgb, feats = self._forward_with_retry(torch.stack(list(works)), features)
+                return [(rgb[i], None if feats is None else feats[i]) for i in range(len(rgb))]
             finally:
+                self._features = None
                 if vividness is not None:
                     self.model.vividness = self.vividness
+
+    def _keep_features(self, module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        self._features = inputs[0]
 
     def _checked_vividness(self, vividness: float) -> float:
         if self.vividness is None:
@@ -196,8 +212,11 @@ class Colorizer:
             raise ValueError(f"vividness must be 0 or more, got {vividness}")
         return float(vividness)
 
-    def finish(self, page: Page, rgb: np.ndarray, background: str | None = None) -> Image.Image:
-        """`background` overrides the Colorizer's for this page (the app's per-request choice)."""
+    def finish(self, page: Page, rgb: np.ndarray, background: str | None = None,
+               features: np.ndarray | None = None) -> Image.Image:
+        """`background` overrides the Colorizer's for this page (the app's per-request choice).
+        `features`: from predict_with_features; with them, hints on a gray page go to the pixels
+        that look like them (hint_match), without them by reach alone."""
         background = background or self.background
         if background not in BACKGROUNDS:
             raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
@@ -205,7 +224,7 @@ class Colorizer:
         chroma, gain = planes.chroma, planes.gain
         if page.hints is not None:
             chroma, gain = apply_hints(chroma, gain, planes.multiply, page.drawing.regions, page.hints,
-                                       page.drawing.luma)
+                                       page.drawing.luma, features)
         out = compose(page.gray, chroma, gain, planes.multiply)
         if page.alpha is not None:
             out.putalpha(page.alpha)
@@ -216,11 +235,13 @@ class Colorizer:
         """One image in, the colored image out: same size; RGBA when the input had transparency.
         `hints`: color hints, an RGBA image (see prepare), or None."""
         page = self.prepare(image, hints)
-        return self.finish(page, self.predict([page.work], vividness)[0], background)
+        [(rgb, features)] = self.predict_with_features([page.work], vividness, features=page.hints is not None)
+        return self.finish(page, rgb, background, features)
 
     # -- the model ------------------------------------------------------------------------------
-    def _forward(self, x: torch.Tensor) -> np.ndarray:
-        """[N, C, h, w] (gray in [-1, 1], then any hint planes) -> uint8 [N, h, w, 3] RGB."""
+    def _forward(self, x: torch.Tensor, features: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """[N, C, h, w] (gray in [-1, 1], then any hint planes) -> (uint8 [N, h, w, 3] RGB, and
+        with `features` the network's last features float32 [N, C, fh, fw] or None)."""
         h, w = x.shape[-2:]
         m = self.multiple
         x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate")  # paper-colored edges, cropped below
@@ -230,12 +251,19 @@ class Colorizer:
         with torch.inference_mode(), amp:
             y = self.model(x)[..., :h, :w]
             y = ((y.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
-        return y.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+        feats = None
+        if features and self._features is not None:
+            f = self._features
+            hp, wp = x.shape[-2:]  # the features cover the padded input: keep the part over the image
+            f = f[..., : -(-h * f.shape[-2] // hp), : -(-w * f.shape[-1] // wp)]
+            feats = f.float().contiguous().cpu().numpy()
+        self._features = None
+        return y.permute(0, 2, 3, 1).contiguous().cpu().numpy(), feats
 
-    def _forward_with_retry(self, x: torch.Tensor) -> np.ndarray:
+    def _forward_with_retry(self, x: torch.Tensor, features: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         while True:
             try:
-                return self._forward(x)
+                return self._forward(x, features)
             except torch.cuda.OutOfMemoryError:
                 side = max(x.shape[-2:])
                 if side <= OOM_MIN_SIDE:

@@ -65,12 +65,13 @@ def region_hints(regions: Regions, layer: HintLayer) -> tuple[np.ndarray, np.nda
 
 
 def apply_hints(chroma: np.ndarray, gain: np.ndarray, multiply: bool, regions: Regions,
-                layer: HintLayer, luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                layer: HintLayer, luma: np.ndarray, features: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The planes (chroma h x w x 2 minus neutral, gain h x w) with the hints laid over them.
-    `luma`: the page at the planes' resolution (uint8)."""
+    `luma`: the page at the planes' resolution (uint8); `features`: the generator's last features
+    for this page, or None (see hint_spread)."""
     one, mean = region_hints(regions, layer)
     hint_cbcr = layer.ycc[..., 1:] - np.float32(128)
-    chroma = chroma.copy() if multiply else spread_hints(chroma, luma, hint_cbcr, layer.mask)
+    chroma = chroma.copy() if multiply else spread_hints(chroma, luma, hint_cbcr, layer.mask, features)
     gain = gain.copy()
     filled = one[regions.labels]
     labels = regions.labels[filled]
