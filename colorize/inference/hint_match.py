@@ -9,8 +9,8 @@ pixels, in two ways a colorizer can know on a gray page:
     would read out on its own;
   - brightness: the page's luma at the pixel against the mean under the dab;
 times each hint's own edge-aware reach (hint_spread's filter, normalized per hint), so a near hint
-still outweighs a far one of the same look. The summed reach, at this resolution, then says how
-much of the mix a pixel takes (hint_spread). This is edit propagation in feature space (An and
+still outweighs a far one of the same look. Whether a pixel takes the mix at all is hint_spread's
+reach, as without features. This is edit propagation in feature space (An and
 Pellacini 2008) with learned features in place of hand-made ones.
 
 Chosen on the default model's 36 validation pictures (gray input, hints from the truth; CbCr
@@ -56,11 +56,9 @@ def cell_shares(labels: np.ndarray, n: int, shape: tuple[int, int]) -> np.ndarra
 
 
 def matched_colors(features: np.ndarray, luma: np.ndarray, hint_cbcr: np.ndarray, mask: np.ndarray,
-                   reach_filter) -> tuple[np.ndarray, np.ndarray] | None:
-    """(float32 fh x fw x 2: the hints' colors (Cb, Cr minus neutral) mixed at each feature cell
-    by resemblance and reach; float32 fh x fw: the hints' summed reach there, the weight that
-    decides whether a cell takes their color at all), or None with fewer than two hints (then
-    there is nothing to pick).
+                   reach_filter) -> np.ndarray | None:
+    """float32 fh x fw x 2: the hints' colors (Cb, Cr minus neutral) mixed at each feature cell
+    by resemblance and reach, or None with fewer than two hints (then there is nothing to pick).
     `features`: C x fh x fw; `luma`: the page (uint8, the mask's size); `reach_filter(values,
     guide)`: hint_spread's edge-aware filter over fh x fw x n values."""
     labels, n = dabs(mask, hint_cbcr)
@@ -84,4 +82,4 @@ def matched_colors(features: np.ndarray, luma: np.ndarray, hint_cbcr: np.ndarray
     reach = np.maximum(reach_filter(shares, guide), 0)
     weight *= reach / np.maximum(reach.max((0, 1)), np.float32(1e-12)) + np.float32(FLOOR)
     mix = weight @ colors / np.maximum(weight.sum(-1), np.float32(1e-30))[..., None]
-    return mix.astype(np.float32), reach.sum(-1).astype(np.float32)
+    return mix.astype(np.float32)
