@@ -21,17 +21,25 @@ CHECKS = {
     "lr-range": "colorize.diagnose.lr_range",
     "features": "colorize.diagnose.features",
 }
+# Checks of a trained model (--checkpoint): run one by name; `all` is for before training.
+TRAINED_CHECKS = {
+    "fit": "colorize.diagnose.fit",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("check", choices=[*CHECKS, "all"], help="which check to run")
+    p.add_argument("check", choices=[*CHECKS, *TRAINED_CHECKS, "all"], help="which check to run")
     p.add_argument("--config", help="TOML run configuration (default: built-in defaults)")
     p.add_argument("--data", required=True, help="folder of color images, as for train")
     p.add_argument("--out", help="output folder (default runs/diagnose/<check>)")
     p.add_argument("--steps", type=int, help="step budget of zero-lr (fresh batches, default 20), gradients (5), "
                    "overfit (300) and lr-range (100); with `all`, of each of them")
     p.add_argument("--lr", type=float, help="overfit: learning rate (default train.lr_g)")
-    p.add_argument("--checkpoint", help="features: show a trained generator instead of a fresh one")
+    p.add_argument("--checkpoint", help="features: show a trained generator instead of a fresh one; "
+                   "fit: the trained generator to measure")
+    p.add_argument("--holdout", help="fit: a folder of color pictures the model never trained on, measured "
+                   "beside the training and validation splits of --data")
+    p.add_argument("--count", type=int, help="fit: pictures per split (default 40)")
     p.add_argument("--cache-dir", help="pre-resized image cache (default as for train)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: train.device")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -44,8 +52,10 @@ def options(check: str, args: argparse.Namespace) -> dict:
         opts["steps"] = args.steps
     if check == "overfit" and args.lr is not None:
         opts["lr"] = args.lr
-    if check == "features" and args.checkpoint:
+    if check in ("features", "fit") and args.checkpoint:
         opts["checkpoint"] = args.checkpoint
+    if check == "fit":
+        opts |= {k: v for k, v in (("holdout", args.holdout), ("count", args.count)) if v is not None}
     return opts
 
 
@@ -67,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
 
         results = run_all(setup, out, {c: options(c, args) for c in CHECKS})
         return 1 if any(r.failed for r in results) else 0
-    result = importlib.import_module(CHECKS[args.check]).run(setup, **options(args.check, args))
+    result = importlib.import_module({**CHECKS, **TRAINED_CHECKS}[args.check]).run(setup, **options(args.check, args))
     path = save_result(result, out)
     print_result(result)
     print(f"  figures: {path}", flush=True)
