@@ -51,6 +51,7 @@ def test_a_model_that_learned_its_pictures_by_heart_is_told_it_overfits(tmp_path
     assert result.status == "WARN"
     assert any(m.startswith("overfitting") and "holdout" in m for m in result.messages("WARN"))
     assert not any(m.startswith("underfitting") for m in result.messages())
+    assert result.summary.startswith("CbCr error, train")  # no readout to name
 
 
 def test_an_untrained_model_is_told_it_underfits_and_keeps_its_readout(tmp_path):

@@ -85,7 +85,7 @@ def check_fit(model, splits: dict[str, list[Path]], side: int, device=torch.devi
                    f"more data or augmentation, or fewer steps")
     parts = [f"{name} {f['cbcr_error']:.2f} vs gray {f['gray_cbcr_error']:.2f} ({f['ratio_to_gray']:.2f}x)"
              for name, f in fit.items()]
-    r.summary = "CbCr error at the plain readout, " + ", ".join(parts)
+    r.summary = ("CbCr error at the plain readout, " if "plain" in r.figures else "CbCr error, ") + ", ".join(parts)
     if "card" in r.figures:
         r.summary += "; card readout " + ", ".join(
             f"{name} {f['ratio_to_gray']:.2f}x, colorfulness {f['colorfulness_ratio']:.2f}" for name, f in r.figures["card"].items())
