@@ -15,7 +15,7 @@ COMMANDS = {
     "eval": ("colorize.evaluation.evaluate", "score a checkpoint on held-out color images"),
     "quality": ("colorize.evaluation.quality", "held-out and real-input quality figures and side-by-side sheets"),
     "diagnose": ("colorize.diagnose", "pre-flight checks before a long run"),
-    "temperature": ("colorize.training.temperature", "choose how vivid a chroma-unet model's colors are (temperature, vividness)"),
+    "temperature": ("colorize.training.temperature", "choose how vivid a color-class model's colors are (temperature, vividness)"),
     "sweep": ("colorize.training.sweep", "short seeded runs over a hyper-parameter grid"),
     "character": ("colorize.character.cli", "fine-tune the default model on one character's pictures"),
 }

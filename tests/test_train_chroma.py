@@ -86,10 +86,10 @@ def test_temperature_and_vividness_refuse_a_model_without_color_classes(tmp_path
     (tmp_path / "tiny.toml").write_text(TINY_TOML)
     run_inprocess(tmp_path / "tiny.toml", color_dir, tmp_path / "run", ["train.steps=4"])
     res = cli(["temperature", tmp_path / "run" / "checkpoints" / "best", "--data", color_dir])
-    assert res.returncode == 2 and "chroma-unet only" in res.stdout
+    assert res.returncode == 2 and "color-class models only" in res.stdout
     from colorize.inference.colorizer import Colorizer
 
-    with pytest.raises(ValueError, match="chroma-unet only"):
+    with pytest.raises(ValueError, match="color-class models only"):
         Colorizer(tmp_path / "run" / "checkpoints" / "best", vividness=0.5)
 
 

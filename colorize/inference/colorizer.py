@@ -207,7 +207,7 @@ class Colorizer:
 
     def _checked_vividness(self, vividness: float) -> float:
         if self.vividness is None:
-            raise ValueError(f"{self.checkpoint_dir}: this model has no vividness setting (chroma-unet only)")
+            raise ValueError(f"{self.checkpoint_dir}: this model has no vividness setting (color-class models only: chroma-s2d, chroma-unet)")
         if vividness < 0:
             raise ValueError(f"vividness must be 0 or more, got {vividness}")
         return float(vividness)

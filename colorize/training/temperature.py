@@ -1,4 +1,4 @@
-"""`python -m colorize temperature CHECKPOINT --data DIR...`: choose how vivid a chroma-unet's
+"""`python -m colorize temperature CHECKPOINT --data DIR...`: choose how vivid a color-class model's
 colors are, with two knobs of its class distribution (colorize.chroma):
 - temperature: the annealed mean sharpens the distribution by 1 / temperature: 1 is the plain
   mean (safe, sepia-prone), lower tends to the most likely color;
@@ -22,7 +22,7 @@ from colorize.fileio import atomic_write_text
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("checkpoint", help="checkpoint folder of a chroma-unet model")
+    p.add_argument("checkpoint", help="checkpoint folder of a color-class model (chroma-s2d, chroma-unet)")
     p.add_argument("--data", required=True, nargs="+", metavar="DIR[*N]", help="the folders it was trained on")
     p.add_argument("--temps", type=float, nargs="+", default=[0.4, 0.7, 1.0])
     p.add_argument("--vividness", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75])
@@ -81,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {exc}")
         return 1
     if not hasattr(G, "temperature"):
-        print(f"error: {ckpt}: generator {card['generator']['name']!r} has no temperature (chroma-unet only)")
+        print(f"error: {ckpt}: generator {card['generator']['name']!r} has no temperature (color-class models only: chroma-s2d, chroma-unet)")
         return 2
     if args.images:
         cfg.log.val_images = args.images
