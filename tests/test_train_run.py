@@ -53,6 +53,12 @@ def test_metrics_jsonl_has_every_step(run_dir):
     assert [r["step"] for r in rows if "val/psnr" in r] == [4, 8, 12]
 
 
+def test_a_cpu_run_logs_the_share_of_cpu_time_it_got(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    shares = [r["speed/cpu_share"] for r in rows if "speed/cpu_share" in r]
+    assert len(shares) == 12 and all(0 < s < 1.5 for s in shares)
+
+
 def test_tensorboard_tags(run_dir):
     acc = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0, "histograms": 0, "images": 0})
     acc.Reload()

@@ -50,6 +50,7 @@ from colorize.metrics import higher_is_better, is_better
 from colorize.models import build_discriminator, build_generator
 from colorize.paths import command_args, repo_relative
 from colorize.training import distributed, gitinfo
+from colorize.training.cpu_share import CpuShareWatch
 from colorize.training.gan_step import GanStep, TrainingDiverged
 from colorize.training.monitor import TrainMonitor, feature_grids
 from colorize.training.schedule import make_scheduler
@@ -367,6 +368,7 @@ class Trainer:
             self.monitor = TrainMonitor(self.out_dir / "tb", purge_step=s.progress.step or None)
             self.metrics_file = open(self.out_dir / "metrics.jsonl", "a")  # noqa: SIM115
         self.last_time, self.last_step = time.perf_counter(), s.progress.step
+        self.cpu_watch = CpuShareWatch(torch.get_num_threads()) if self.device.type == "cpu" else None
         self.stopped_early = False
 
     # -- the loop -------------------------------------------------------------------------------
@@ -427,6 +429,13 @@ class Trainer:
             values["speed/images_per_s"] = ((step - self.last_step) * cfg.data.batch_size * self.info.world
                                             / max(now - self.last_time, 1e-9))
             self.last_time, self.last_step = now, step
+            if self.cpu_watch is not None:
+                share = self.cpu_watch.sample()
+                if share is not None:
+                    values["speed/cpu_share"] = share
+                warning = self.cpu_watch.check(share, step)
+                if warning and self.info.is_main:
+                    log.warning("%s", warning)
             values["lr/generator"] = s.opt_g.param_groups[0]["lr"]
             values["lr/discriminator"] = s.opt_d.param_groups[0]["lr"]
             self.write(values)
