@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+
+TRAINING_COMMANDS = {"train", "character", "sweep", "diagnose"}  # long runs of training steps on the CPU
 
 COMMANDS = {
     "train": ("colorize.training.train_cli", "train a colorization GAN"),
@@ -26,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colorize", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     wanted = argv[0] if argv and argv[0] in COMMANDS else None
+    if wanted in TRAINING_COMMANDS:
+        # Before torch loads OpenMP: waiting threads sleep instead of spinning. Beside one busy
+        # process the default recipe made 3.8 images/s so, 1.2 spinning (bench/RESULTS.md).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         if name == wanted:  # only the chosen command's module is imported

@@ -35,6 +35,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tiny_config, color_dir, tmp_pa
     common = ["--config", tiny_config, "--data", color_dir, "--steps", 14, "--set", "data.workers=1"]
     full = cli(["train", *common, "--out", tmp_path / "full"])
     assert full.returncode == 0, full.stderr
+    assert "OMP_WAIT_POLICY PASSIVE" in full.stderr  # set before torch loaded OpenMP: waiting threads sleep
 
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "colorize", "train", *map(str, common), "--out", str(killed)],

@@ -1,6 +1,7 @@
 """What a run leaves behind: checkpoints with cards, metrics, TensorBoard events; and how it fails."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -56,7 +57,8 @@ def test_metrics_jsonl_has_every_step(run_dir):
 def test_a_cpu_run_logs_the_share_of_cpu_time_it_got(run_dir):
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     shares = [r["speed/cpu_share"] for r in rows if "speed/cpu_share" in r]
-    assert len(shares) == 12 and all(0 < s < 1.5 for s in shares)
+    # threads outside torch's pool (the data and event writers) can take it over 1, never over the cores
+    assert len(shares) == 12 and all(0 < s <= os.cpu_count() + 0.1 for s in shares)
 
 
 def test_tensorboard_tags(run_dir):

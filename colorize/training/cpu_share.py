@@ -44,5 +44,6 @@ class CpuShareWatch:
             return None
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         return (f"step {step}: this run got {share:.0%} of its {self.threads} threads' CPU time (load average "
-                f"{load:.1f} on {os.cpu_count()} CPUs): other processes share the cores and slow it several times "
-                f"over; finish them or lower their priority (README, Train: give the run the CPU)")
+                f"{load:.1f} on {os.cpu_count()} CPUs): other processes share the cores and slow it many times "
+                f"over; finish them, lower their priority, or train with --set train.threads=1 "
+                f"(README, Train: give the run the CPU)")

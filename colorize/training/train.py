@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -314,6 +315,9 @@ class Trainer:
             log.info("precision %s: %s", choice.precision, choice.reason)
             if choice.warning:
                 log.warning("%s", choice.warning)
+            if self.device.type == "cpu":
+                log.info("threads %d, OMP_WAIT_POLICY %s", torch.get_num_threads(),
+                         os.environ.get("OMP_WAIT_POLICY", "unset (OpenMP's default)"))
         choice = distributed.broadcast_object(choice, self.info)
         self.t.precision = choice.precision
         return choice
