@@ -2,7 +2,6 @@
 prints one well-formed JSON line per variant (not timed)."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -17,5 +16,5 @@ def test_train_shared_bench_tiny(tiny_config, color_dir):
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert [(r["load"], r["omp_wait_policy"], r["threads"]) for r in rows] == [("idle", "PASSIVE", 1), ("busy", "ACTIVE", 1)]
     for r in rows:
-        assert r["images_per_s"] > 0 and 0 < r["cpu_share"] <= os.cpu_count() + 0.1 and r["windows"] == 3
+        assert r["images_per_s"] > 0 and r["cpu_share"] > 0 and r["windows"] == 3
         assert r["cpu_capability"] and r["cpu_model"]
