@@ -46,8 +46,9 @@ def run_variant(args, load: str, policy: str, threads: int, out: Path) -> dict:
             busy.wait()
     if res.returncode != 0:
         raise SystemExit(f"{load}:{policy}:{threads}: training failed: {res.stderr.strip().splitlines()[-1:]}")
-    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if "speed/images_per_s" in r][1:] or [r for r in rows if "speed/images_per_s" in r]
+    logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in logged if "speed/images_per_s" in r]
+    rows = logged[1:] or logged  # the first window warms up
     return {"images_per_s": statistics.median(r["speed/images_per_s"] for r in rows),
             "cpu_share": statistics.median(r.get("speed/cpu_share", float("nan")) for r in rows), "windows": len(rows)}
 

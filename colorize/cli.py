@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = argv[0] if argv and argv[0] in COMMANDS else None
     if wanted in TRAINING_COMMANDS:
         # Before torch loads OpenMP: waiting threads sleep instead of spinning. Beside one busy
-        # process the default recipe made 3.8 images/s so, 1.2 spinning (bench/RESULTS.md).
+        # process the default recipe made 3.8 images/s so, 1.36 spinning (bench/train_shared.py).
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)

@@ -4,8 +4,9 @@ On a 2-core machine one busy job in another terminal halves the CPU time the run
 run's threads, which meet at a barrier after every operation, then wait on each other: measured
 here, the default recipe went from 80 to 20 steps in 40 s. Its loss curve looks the same, only
 later, so the run says so. The share is this process's CPU seconds (all its threads) over the
-wall seconds times its torch threads; idle, the default recipe measures about 0.85-0.9 of it
-(the data worker, a separate process, takes the rest), with two busy processes beside it 0.5.
+wall seconds times its torch threads (the data worker, a separate process, is not counted):
+idle, the default recipe measures about 0.75 with sleeping OpenMP waits (what `colorize train`
+sets) and 0.86 spinning; beside one busy process 0.48-0.49 either way (bench/train_shared.py).
 """
 
 from __future__ import annotations
