@@ -1,4 +1,4 @@
-"""Hints matched by look (hint_match): where several hints reach a pixel, it takes the color of
+"""Hints matched by look (hint_walk with features): where several hints reach a pixel, it takes the color of
 the ones whose features and brightness are like its own, not the spatial blend of them all."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from infer_helpers import make_checkpoint, make_hint_checkpoint
 from PIL import Image, ImageDraw, ImageFilter
 
 from colorize.inference.colorizer import Colorizer
-from colorize.inference.hint_match import MAX_DABS, dabs
-from colorize.inference.hint_spread import spread_hints
+from colorize.inference.hint_walk import MAX_DABS, dabs, walk_hints
 
 RED, BLUE = (-20.0, 50.0), (45.0, -15.0)  # Cb, Cr minus neutral
 
@@ -44,8 +43,8 @@ def test_each_band_takes_the_color_of_the_hint_that_looks_like_it(h, w):
         mask[row - 2 : row + 3, w // 2 - 2 : w // 2 + 3] = True
         hint[row - 2 : row + 3, w // 2 - 2 : w // 2 + 3] = color
     chroma = np.zeros((h, w, 2), np.float32)
-    matched = spread_hints(chroma, luma, hint, mask, striped_features(kind))
-    blended = spread_hints(chroma, luma, hint, mask)
+    matched = walk_hints(chroma, luma, hint, mask, striped_features(kind))
+    blended = walk_hints(chroma, luma, hint, mask)
     inner = np.zeros((h, w), bool)  # band interiors, away from the bilinear seams between them
     inner[np.arange(h) % 16 >= 5] = True
     inner &= np.arange(h)[:, None] % 16 <= 10
@@ -68,7 +67,7 @@ def test_brightness_decides_between_hints_the_features_cannot_tell_apart():
         mask[58:63, x - 2 : x + 3] = True
         hint[58:63, x - 2 : x + 3] = color
     features = np.ones((4, h // 4, w // 4), np.float32)
-    out = spread_hints(np.zeros((h, w, 2), np.float32), luma, hint, mask, features)
+    out = walk_hints(np.zeros((h, w, 2), np.float32), luma, hint, mask, features)
     assert np.hypot(*(out[:, 5:40].reshape(-1, 2) - RED).T).mean() < 8
     assert np.hypot(*(out[:, -40:-5].reshape(-1, 2) - BLUE).T).mean() < 8
 
@@ -84,7 +83,7 @@ def test_a_line_still_stops_matched_hints():
         mask[row - 3 : row + 3, 5:40] = True
         hint[row - 3 : row + 3, 5:40] = color
     features = np.random.default_rng(1).normal(size=(16, -(-h // 4), -(-w // 4))).astype(np.float32)
-    out = spread_hints(np.zeros((h, w, 2), np.float32), luma, hint, mask, features)
+    out = walk_hints(np.zeros((h, w, 2), np.float32), luma, hint, mask, features)
     assert np.hypot(*out[:, w // 2 + 20 :].reshape(-1, 2).T).mean() < 3
     assert np.hypot(*out[:, 10 : w // 2 - 20].reshape(-1, 2).T).mean() > 20  # the left side is colored
 
@@ -98,7 +97,7 @@ def test_many_speckles_count_as_one_hint_per_color():
     labels, n = dabs(mask, cbcr)
     assert mask.sum() > MAX_DABS and n == 2
     assert set(np.unique(labels[mask])) == {1, 2} and not labels[~mask].any()
-    out = spread_hints(np.zeros((100, 100, 2), np.float32), np.full((100, 100), 200, np.uint8), cbcr, mask,
+    out = walk_hints(np.zeros((100, 100, 2), np.float32), np.full((100, 100), 200, np.uint8), cbcr, mask,
                        np.ones((4, 25, 25), np.float32))
     assert out.shape == (100, 100, 2) and np.isfinite(out).all()
 

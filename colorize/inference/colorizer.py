@@ -224,7 +224,7 @@ class Colorizer:
         chroma, gain = planes.chroma, planes.gain
         if page.hints is not None:
             chroma, gain = apply_hints(chroma, gain, planes.multiply, page.drawing.regions, page.hints,
-                                       page.drawing.luma, features)
+                                       page.drawing.luma, features, page.drawing.paper)
         out = compose(page.gray, chroma, gain, planes.multiply)
         if page.alpha is not None:
             out.putalpha(page.alpha)

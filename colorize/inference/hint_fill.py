@@ -7,8 +7,12 @@ drawing itself says how far a hint reaches:
   - a line-bounded region whose hints all have one color is filled with that color, under the
     page's shading and lines, and nothing crosses its closed lines;
   - a region holding hints of different colors keeps the model's colors (the model decides);
-  - on a gray or screentoned page (not line art) the hints also spread over the model's colors as
-    far as the page's brightness stays even (hint_spread), under the region fills.
+  - on a gray or screentoned page (not line art) the hints are also carried over the model's
+    colors to the pixels connected to them and alike in brightness and look (hint_walk), under
+    the region fills; there paper (the background reaching the border, bubbles) is not filled:
+    on a gray picture such a region often joins several light objects, and filling it scored
+    worse (default model's 36 validation pictures, gray input, 10 hints: CbCr 6.99 filling every
+    one-color region, 6.64 leaving paper to the walk).
 Works for checkpoints without hint channels too: then region fill and spreading are all a hint does.
 """
 
@@ -21,7 +25,7 @@ from PIL import Image
 
 from colorize.hints import ALPHA_MIN
 from colorize.inference.colorspace import K
-from colorize.inference.hint_spread import spread_hints
+from colorize.inference.hint_walk import walk_hints
 from colorize.inference.regions import Regions
 
 ONE_COLOR = 8.0  # hints in a region count as one color when their Cb/Cr spread is within this
@@ -65,14 +69,17 @@ def region_hints(regions: Regions, layer: HintLayer) -> tuple[np.ndarray, np.nda
 
 
 def apply_hints(chroma: np.ndarray, gain: np.ndarray, multiply: bool, regions: Regions,
-                layer: HintLayer, luma: np.ndarray, features: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                layer: HintLayer, luma: np.ndarray, features: np.ndarray | None = None,
+                paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The planes (chroma h x w x 2 minus neutral, gain h x w) with the hints laid over them.
     `luma`: the page at the planes' resolution (uint8); `features`: the generator's last features
-    for this page, or None (see hint_spread)."""
+    for this page, or None (see hint_walk); `paper`: bool per region, the drawing's paper."""
     one, mean = region_hints(regions, layer)
     hint_cbcr = layer.ycc[..., 1:] - np.float32(128)
-    chroma = chroma.copy() if multiply else spread_hints(chroma, luma, hint_cbcr, layer.mask, features)
+    chroma = chroma.copy() if multiply else walk_hints(chroma, luma, hint_cbcr, layer.mask, features)
     gain = gain.copy()
+    if not multiply and paper is not None:
+        one = one & ~paper  # on a gray page "paper" is often a light area across several objects
     filled = one[regions.labels]
     labels = regions.labels[filled]
     chroma[filled] = mean[labels, 1:] - np.float32(128)

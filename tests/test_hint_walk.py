@@ -1,5 +1,5 @@
-"""Hints on gray pages: spread as far as the page's brightness stays even (hint_spread), and kept
-where they are painted even over dark pixels."""
+"""Hints on gray pages: carried to the pixels connected to them and alike in brightness
+(hint_walk), stopped by lines, and kept where they are painted even over dark pixels."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from infer_helpers import make_hint_checkpoint
 from PIL import Image, ImageDraw
 
 from colorize.inference.colorizer import Colorizer
-from colorize.inference.hint_spread import spread_hints
+from colorize.inference.hint_walk import walk_hints
 
 
 def cbcr(image) -> np.ndarray:
@@ -28,7 +28,7 @@ def test_a_dab_spreads_over_even_ground_and_stops_at_a_line(h, w):
     mask[h // 2 - 3 : h // 2 + 3, 5 : 5 + w // 8] = True  # a short stroke
     hint = np.zeros((h, w, 2), np.float32)
     hint[mask] = (-20.0, 50.0)
-    out = spread_hints(np.zeros((h, w, 2), np.float32), luma, hint, mask)
+    out = walk_hints(np.zeros((h, w, 2), np.float32), luma, hint, mask)
     assert out.shape == (h, w, 2)
     left, right = out[:, w // 8 : w // 2 - w // 16], out[:, w // 2 + w // 16 :]
     assert np.hypot(left[..., 0] + 20, left[..., 1] - 50).mean() < 8  # the dab's color across its side
@@ -39,7 +39,7 @@ def test_a_dab_spreads_over_even_ground_and_stops_at_a_line(h, w):
 def test_no_hint_changes_nothing():
     luma = np.full((40, 60), 200, np.uint8)
     chroma = np.random.default_rng(0).normal(0, 10, (40, 60, 2)).astype(np.float32)
-    out = spread_hints(chroma, luma, np.zeros_like(chroma), np.zeros((40, 60), bool))
+    out = walk_hints(chroma, luma, np.zeros_like(chroma), np.zeros((40, 60), bool))
     assert np.allclose(out, chroma)
 
 
@@ -67,3 +67,46 @@ def test_a_dab_over_a_dark_band_in_a_white_region_keeps_its_color(tmp_path):
     want = cbcr(Image.new("RGB", (1, 1), dark_red))[0, 0]
     assert np.hypot(*(cbcr(out)[under].mean(axis=0) - want)) <= 8
     assert abs(float(np.asarray(out.convert("L"))[under].mean()) - 60) < 12  # not darkened to black
+
+
+@pytest.mark.parametrize("h,w", [(120, 320), (320, 120)])
+def test_a_dab_stays_on_its_own_brightness_across_a_soft_edge(h, w):
+    """No line anywhere: a light half and a darker half joined by a soft ramp, as skin meets hair
+    on a gray page. One dab on the light half colors that half; the darker half, though connected,
+    keeps the model's color (zero), so one hint does not take the whole page."""
+    across = np.arange(max(h, w))
+    ramp = np.clip(230 - (across - max(h, w) // 2 + 10) * 6, 110, 230).astype(np.uint8)
+    luma = np.broadcast_to(ramp[None, :w] if w > h else ramp[:h, None], (h, w)).copy()
+    mask = np.zeros((h, w), bool)
+    if w > h:
+        mask[h // 2 - 3 : h // 2 + 3, 10:30] = True
+    else:
+        mask[10:30, w // 2 - 3 : w // 2 + 3] = True
+    hint = np.zeros((h, w, 2), np.float32)
+    hint[mask] = (-20.0, 50.0)
+    out = walk_hints(np.zeros((h, w, 2), np.float32), luma, hint, mask)
+    light, dark = luma >= 225, luma <= 115
+    assert np.hypot(*(out[light] - (-20.0, 50.0)).T).mean() < 8
+    assert np.hypot(*out[dark].T).mean() < 3
+
+
+def test_the_model_keeps_its_color_far_from_every_hint_behind_lines():
+    """A page of closed boxes (ink lines all round) and one dab in the first: every other box
+    keeps the model's own color exactly as it was."""
+    h, w = 200, 300
+    luma = np.full((h, w), 220, np.uint8)
+    luma[::50, :] = 20
+    luma[:, ::60] = 20
+    chroma = np.random.default_rng(3).normal(0, 6, (h, w, 2)).astype(np.float32)
+    mask = np.zeros((h, w), bool)
+    mask[20:30, 20:40] = True
+    hint = np.zeros((h, w, 2), np.float32)
+    hint[mask] = (45.0, -15.0)
+    out = walk_hints(chroma, luma, hint, mask)
+    first = np.zeros((h, w), bool)
+    first[5:46, 5:56] = True
+    assert np.hypot(*(out[first] - (45.0, -15.0)).T).mean() < 8
+    others = np.zeros((h, w), bool)
+    others[:, 65:] = True
+    others[55:, :] = True
+    assert np.abs(out[others] - chroma[others]).max() < 1
