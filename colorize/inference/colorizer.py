@@ -127,7 +127,7 @@ class Colorizer:
         model = fuse_conv_bn(model.eval())
         # channels_last lets oneDNN (CPU) and cuDNN pick their fastest convolution kernels.
         self.model = model.to(self.device, memory_format=torch.channels_last)
-        # The activations the color classes are read from: what hints are matched by (hint_match).
+        # The activations the color classes are read from: what hints are matched by (hint_walk).
         self._features: torch.Tensor | None = None
         head = getattr(self.model, "classes", None)
         if isinstance(head, nn.Module):
@@ -216,7 +216,7 @@ class Colorizer:
                features: np.ndarray | None = None) -> Image.Image:
         """`background` overrides the Colorizer's for this page (the app's per-request choice).
         `features`: from predict_with_features; with them, hints on a gray page go to the pixels
-        that look like them (hint_match), without them by reach alone."""
+        that look like them (hint_walk), without them by brightness and connection alone."""
         background = background or self.background
         if background not in BACKGROUNDS:
             raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")

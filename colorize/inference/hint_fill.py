@@ -13,7 +13,7 @@ drawing itself says how far a hint reaches:
     on a gray picture such a region often joins several light objects, and filling it scored
     worse (default model's 36 validation pictures, gray input, 10 hints: CbCr 6.99 filling every
     one-color region, 6.64 leaving paper to the walk).
-Works for checkpoints without hint channels too: then region fill and spreading are all a hint does.
+Works for checkpoints without hint channels too: then region fill and the walk are all a hint does.
 """
 
 from __future__ import annotations
