@@ -110,3 +110,32 @@ def test_the_model_keeps_its_color_far_from_every_hint_behind_lines():
     others[:, 65:] = True
     others[55:, :] = True
     assert np.abs(out[others] - chroma[others]).max() < 1
+
+
+def hatched_panels(h: int = 400, w: int = 300) -> np.ndarray:
+    """Two manga panels (2 px borders) one above the other, 5 px of white gutter between them,
+    each hatched all over with thin diagonal lines: every coarse cell holds some ink."""
+    luma = np.full((h, w), 235, np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    for top, bottom in ((10, 196), (203, 390)):
+        inside = (yy > top) & (yy < bottom) & (xx > 10) & (xx < w - 10)
+        luma[inside & ((xx + yy) % 8 == 0)] = 40
+        luma[top : bottom + 1, 10:12] = luma[top : bottom + 1, w - 12 : w - 10] = 20
+        luma[top : top + 2, 10 : w - 10] = luma[bottom - 1 : bottom + 1, 10 : w - 10] = 20
+    return luma
+
+
+@pytest.mark.parametrize("with_features", [False, True])
+def test_a_stroke_stays_in_its_panel_across_a_narrow_gutter(with_features):
+    """On a grid as coarse as the network's features (a cell about the gutter's width) the
+    gutter vanished and a stroke in the top panel colored the bottom one in full."""
+    luma = hatched_panels()
+    mask = np.zeros(luma.shape, bool)
+    mask[90:100, 100:160] = True
+    hint = np.zeros((*luma.shape, 2), np.float32)
+    hint[mask] = (-35.0, -23.0)
+    features = np.ones((4, 100, 75), np.float32) if with_features else None
+    out = walk_hints(np.zeros((*luma.shape, 2), np.float32), luma, hint, mask, features)
+    top, bottom = out[20:180, 20:-20], out[220:380, 20:-20]
+    assert np.hypot(*top.reshape(-1, 2).T).mean() > 5  # the stroke's own panel takes its color
+    assert np.hypot(*bottom.reshape(-1, 2).T).mean() < 1
