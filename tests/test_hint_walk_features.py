@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from infer_helpers import make_checkpoint, make_hint_checkpoint
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage as ndi
 
 from colorize.inference.colorizer import Colorizer
 from colorize.inference.hint_walk import MAX_DABS, dabs, walk_hints
@@ -121,3 +122,17 @@ def test_the_colorizer_hands_the_network_features_to_the_hints(tmp_path):
     [(_, features)] = plain.predict_with_features([plain.prepare(Image.new("L", (128, 96), 200)).work])
     assert features is None
     assert plain.colorize(Image.new("L", (128, 96), 200), hints=hint).size == (128, 96)
+
+
+def test_speckles_in_many_colors_make_at_most_max_dabs_hints():
+    """Noise for hints (every speckle its own random color): near colors merge until the walk's
+    solve has at most MAX_DABS right-hand sides, and each speckle keeps its own color."""
+    rng = np.random.default_rng(0)
+    mask = rng.random((300, 200)) < 0.05
+    cbcr = rng.uniform(-60, 60, (300, 200, 2)).astype(np.float32)
+    labels, n = dabs(mask, cbcr)
+    assert ndi.label(mask)[1] > MAX_DABS and 1 < n <= MAX_DABS
+    assert labels[mask].min() == 1 and labels[mask].max() == n and not labels[~mask].any()
+    out = walk_hints(np.zeros((300, 200, 2), np.float32), rng.integers(100, 255, (300, 200)).astype(np.uint8),
+                     cbcr, mask, np.ones((8, 75, 50), np.float32))
+    assert np.array_equal(out[mask], cbcr[mask])

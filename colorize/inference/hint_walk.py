@@ -89,12 +89,19 @@ def walk_hints(chroma: np.ndarray, luma: np.ndarray, hint_cbcr: np.ndarray, mask
 
 def dabs(mask: np.ndarray, hint_cbcr: np.ndarray) -> tuple[np.ndarray, int]:
     """(labels h x w, count): each connected dab its own hint, or, past MAX_DABS, each hint
-    color one (a few hundred right-hand sides would cost more than the whole page)."""
+    color one, colors closer than a step of Cb, Cr merged, the step doubled until there are at
+    most MAX_DABS (each hint is a right-hand side of the walk's solve: a few hundred would cost
+    seconds and hundreds of MB)."""
     labels, n = ndi.label(mask)
     if n <= MAX_DABS:
         return labels, n
-    quantized = np.round(hint_cbcr[mask] / 4).astype(np.int32)
-    _, color = np.unique(quantized, axis=0, return_inverse=True)
+    step = 4.0
+    while True:
+        quantized = np.round(hint_cbcr[mask] / step).astype(np.int32)
+        _, color = np.unique(quantized, axis=0, return_inverse=True)
+        if color.max() < MAX_DABS:
+            break
+        step *= 2
     labels = np.zeros(mask.shape, np.int32)
     labels[mask] = color.ravel() + 1
     return labels, int(color.max()) + 1
