@@ -136,3 +136,14 @@ def test_speckles_in_many_colors_make_at_most_max_dabs_hints():
     out = walk_hints(np.zeros((300, 200, 2), np.float32), rng.integers(100, 255, (300, 200)).astype(np.uint8),
                      cbcr, mask, np.ones((8, 75, 50), np.float32))
     assert np.array_equal(out[mask], cbcr[mask])
+
+
+@pytest.mark.parametrize("fh,fw,want", [(112, 79, (224, 158)), (79, 112, (158, 224)), (256, 180, (256, 180)),
+                                        (400, 100, (256, 64))])
+def test_the_grid_is_twice_the_features_but_never_past_its_cap(fh, fw, want):
+    """The default working size gives a grid twice as fine as the features; a larger one (a user's
+    --size 1024) stays at MAX_GRID_SIDE on the long side, so the solve stays under a second."""
+    from colorize.inference.hint_walk import MAX_GRID_SIDE, finer
+
+    grid = finer(np.random.default_rng(0).normal(size=(3, fh, fw)).astype(np.float32), 2)
+    assert grid.shape == (3, *want) and max(want) <= MAX_GRID_SIDE
