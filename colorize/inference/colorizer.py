@@ -223,8 +223,7 @@ class Colorizer:
         planes = paint(page.drawing, page.small, rgb, self.shading, background)
         chroma, gain = planes.chroma, planes.gain
         if page.hints is not None:
-            chroma, gain = apply_hints(chroma, gain, planes.multiply, page.drawing.regions, page.hints,
-                                       page.drawing.luma, features, page.drawing.paper)
+            chroma, gain = apply_hints(chroma, gain, planes.multiply, page.drawing, page.hints, features)
         out = compose(page.gray, chroma, gain, planes.multiply)
         if page.alpha is not None:
             out.putalpha(page.alpha)

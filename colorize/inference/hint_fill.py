@@ -26,6 +26,7 @@ from PIL import Image
 from colorize.hints import ALPHA_MIN
 from colorize.inference.colorspace import K
 from colorize.inference.hint_walk import walk_hints
+from colorize.inference.paint import Drawing
 from colorize.inference.regions import Regions
 
 ONE_COLOR = 8.0  # hints in a region count as one color when their Cb/Cr spread is within this
@@ -68,18 +69,18 @@ def region_hints(regions: Regions, layer: HintLayer) -> tuple[np.ndarray, np.nda
     return (count > 0) & (spread <= ONE_COLOR), mean
 
 
-def apply_hints(chroma: np.ndarray, gain: np.ndarray, multiply: bool, regions: Regions,
-                layer: HintLayer, luma: np.ndarray, features: np.ndarray | None = None,
-                paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The planes (chroma h x w x 2 minus neutral, gain h x w) with the hints laid over them.
-    `luma`: the page at the planes' resolution (uint8); `features`: the generator's last features
-    for this page, or None (see hint_walk); `paper`: bool per region, the drawing's paper."""
+def apply_hints(chroma: np.ndarray, gain: np.ndarray, multiply: bool, drawing: Drawing,
+                layer: HintLayer, features: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The planes (chroma h x w x 2 minus neutral, gain h x w, at the drawing's resolution) with
+    the hints laid over them. `features`: the generator's last features for this page, or None
+    (see hint_walk)."""
+    regions, luma = drawing.regions, drawing.luma
     one, mean = region_hints(regions, layer)
     hint_cbcr = layer.ycc[..., 1:] - np.float32(128)
     chroma = chroma.copy() if multiply else walk_hints(chroma, luma, hint_cbcr, layer.mask, features)
     gain = gain.copy()
-    if not multiply and paper is not None:
-        one = one & ~paper  # on a gray page "paper" is often a light area across several objects
+    if not multiply:
+        one = one & ~drawing.paper  # on a gray page "paper" is often a light area across several objects
     filled = one[regions.labels]
     labels = regions.labels[filled]
     chroma[filled] = mean[labels, 1:] - np.float32(128)

@@ -140,7 +140,6 @@ def guides(luma: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.nda
 class Dabs:
     """The hints, one per dab (`dabs`): their pixels, colors and brightness."""
 
-    labels: np.ndarray  # int h x w, 1..n
     n: int
     ys: np.ndarray  # the dab pixels' rows and columns, and which dab each is
     xs: np.ndarray
@@ -155,7 +154,7 @@ class Dabs:
         count = np.maximum(np.bincount(which, minlength=n), 1).astype(np.float64)
         mean = lambda v: (np.bincount(which, weights=v, minlength=n) / count).astype(np.float32)  # noqa: E731
         colors = np.stack([mean(hint_cbcr[ys, xs, c]) for c in range(2)], 1)
-        return cls(labels, n, ys, xs, which, colors, mean(luma[ys, xs] / 255.0))
+        return cls(n, ys, xs, which, colors, mean(luma[ys, xs] / 255.0))
 
     def seeds(self, size: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
         """int32 gh x gw: the hint (1..n) each grid cell is held to, 0 for free cells. A cell goes
@@ -169,9 +168,10 @@ class Dabs:
         count = np.maximum(np.bincount(self.which, minlength=n), 1)
         cy = np.bincount(self.which, weights=self.ys, minlength=n) / count
         cx = np.bincount(self.which, weights=self.xs, minlength=n) / count
-        for k in range(n):
+        holds = np.bincount(grid, minlength=n + 1)[1:] > 0  # a dab's own cell never takes another's
+        for k in np.flatnonzero(~holds):
             cell = min(gh - 1, int(cy[k] * gh / h)) * gw + min(gw - 1, int(cx[k] * gw / w))
-            if grid[cell] == 0 and not (grid == k + 1).any():
+            if grid[cell] == 0:
                 grid[cell] = k + 1
         return grid.reshape(gh, gw)
 
