@@ -221,8 +221,9 @@ def walk(guide: np.ndarray, grid: np.ndarray, n: int, cond: np.ndarray) -> np.nd
     reach = np.zeros((grid.size, n))
     reach[held] = onehot
     if free.any():
-        A = (L[free][:, free] + sparse.identity(free.sum(), format="csr") * LEAK).tocsc()
-        reach[free] = splu(A).solve(np.asarray(-(L[free][:, held] @ onehot)))
+        rows = L[free]  # the free cells' rows, sliced once: both blocks below come from them
+        A = (rows[:, free] + sparse.identity(free.sum(), format="csr") * LEAK).tocsc()
+        reach[free] = splu(A).solve(np.asarray(-(rows[:, held] @ onehot)))
     return np.maximum(reach, 0).astype(np.float32).reshape(*grid.shape, n)
 
 
