@@ -206,3 +206,10 @@ def test_the_character_set_without_data_is_a_one_line_error(tmp_path, capsys):
     make_checkpoint(tmp_path / "base")
     assert main(["quality", "--checkpoint", str(tmp_path / "base"), "--sets", "character"]) == 1
     assert "--character-data" in capsys.readouterr().err
+
+
+def test_a_folder_named_twice_is_measured_once(tmp_path):
+    """Two models of one character each name its folder: the default model is measured on it once."""
+    write_pictures(tmp_path / "Hero", 4, seed=1)
+    args = type("Args", (), {"character_data": [str(tmp_path / "Hero"), str(tmp_path / "." / "Hero")]})()
+    assert character_eval.folders_of({}, tmp_path / "base", args) == [(tmp_path / "Hero").resolve()]
