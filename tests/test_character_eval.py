@@ -2,6 +2,7 @@
 answer is known, the held-out selection by content hash, the refusal of a card that trained on a
 held-out picture, and the whole command on tiny models and a few small drawn pictures."""
 
+import argparse
 import json
 
 import numpy as np
@@ -211,5 +212,5 @@ def test_the_character_set_without_data_is_a_one_line_error(tmp_path, capsys):
 def test_a_folder_named_twice_is_measured_once(tmp_path):
     """Two models of one character each name its folder: the default model is measured on it once."""
     write_pictures(tmp_path / "Hero", 4, seed=1)
-    args = type("Args", (), {"character_data": [str(tmp_path / "Hero"), str(tmp_path / "." / "Hero")]})()
+    args = argparse.Namespace(character_data=[str(tmp_path / "Hero"), str(tmp_path / "." / "Hero")])
     assert character_eval.folders_of({}, tmp_path / "base", args) == [(tmp_path / "Hero").resolve()]

@@ -134,7 +134,10 @@ def folders_of(card: dict, checkpoint, args) -> list[Path]:
     """The --character-data folders a checkpoint is measured on (all of them when only one is given,
     or when a character model's card matches none), each once: comparing two models of one
     character names its folder twice, and the default model would be measured on it twice."""
-    folders = list(dict.fromkeys(Path(f).resolve() for f in args.character_data or []))
+    given = {}
+    for f in args.character_data or []:
+        given.setdefault(Path(f).resolve(), Path(f))  # the path as given: results name it so
+    folders = list(given.values())
     if not folders:
         raise ValueError("the character set needs --character-data DIR (a character's picture folder)")
     for f in folders:

@@ -38,7 +38,7 @@ model's class distribution, p(hint's color | pixel) relative to the best hint's 
 linear readout of the same features adds nothing), or agreement with its annealed color (6.66 at
 32 levels, 7.39 at 8); features whitened by the page's own principal components (6.71-7.29); and
 features from a second, hint-free pass (6.69). Where the error is: on the 29% of pixels that the
-hints recolor by more than 10 levels, 11.0 per channel, against 5.1 had each taken the closest of
+hints recolor by more than 10 levels, 10.7 per channel in the output, against 5.1 had each taken the closest of
 the page's hint colors: which hint a pixel follows, decided by features a stronger model would
 sharpen.
 """
